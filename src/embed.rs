@@ -1,0 +1,1 @@
+//! The embedding pipeline; filled in next.

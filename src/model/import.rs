@@ -1,0 +1,1 @@
+//! Filled in by the model work: reading pretrained.pt (legacy torch format) and writing safetensors.
