@@ -9,6 +9,7 @@ mod error;
 pub mod decode;
 pub mod raw;
 pub mod resample;
+pub mod quality;
 pub mod vad;
 
 pub use error::AudioError;
