@@ -3,9 +3,12 @@
 //! The pipeline runs in the order of the modules below: `audio` decodes, bounds, resamples
 //! and trims an untrusted recording; `features` turns the signal into mel frames; `model`
 //! runs the GE2E speaker encoder; `embed` ties them into one call that the command line, the
-//! gRPC service and the evaluation tool share.
+//! gRPC service and the evaluation tool share; `scoring` compares embeddings. `eval` measures
+//! accuracy on public speaker datasets.
 
 pub mod audio;
 pub mod embed;
+pub mod eval;
 pub mod features;
 pub mod model;
+pub mod scoring;

@@ -1,0 +1,7 @@
+//! From two embeddings to a score: cosine similarity, and adaptive symmetric score
+//! normalisation against a cohort of other speakers.
+
+pub mod as_norm;
+
+pub use as_norm::{AsNorm, CohortStatistics, ScoringError};
+pub use crate::embed::cosine_similarity;
