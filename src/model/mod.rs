@@ -8,7 +8,7 @@ pub mod import;
 mod pickle;
 pub mod torch_legacy;
 
-pub use ge2e::{Ge2eEncoder, ModelError, ModelInfo};
+pub use ge2e::{Ge2eDims, Ge2eEncoder, ModelError, ModelInfo};
 
 use std::path::PathBuf;
 
