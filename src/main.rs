@@ -1,1 +1,35 @@
-fn main() {}
+//! The `voiceprint` command: embedding and comparison of recordings, model import, and (in
+//! their own modules) the server, its client and the evaluation tool.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+#[derive(Parser)]
+#[command(name = "voiceprint", version, about = "Voiceprint identity verification")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the speaker embedding of each audio file.
+    Embed(cli::embed::EmbedArgs),
+    /// Print the cosine similarity of the speakers of two audio files.
+    Compare(cli::embed::CompareArgs),
+    /// Manage speaker model files.
+    #[command(subcommand)]
+    Model(cli::model::ModelCommand),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match args.command {
+        Command::Embed(args) => cli::embed::run_embed(&args),
+        Command::Compare(args) => cli::embed::run_compare(&args),
+        Command::Model(command) => cli::model::run(command),
+    }
+}
