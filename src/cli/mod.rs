@@ -2,4 +2,5 @@
 //! library; exit status 0 means success, 1 a failed input or call, 2 a usage error.
 
 pub mod embed;
+pub mod eval;
 pub mod model;
