@@ -20,7 +20,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rustfft::num_complex::Complex64;
 
 use super::mel::MelFilterbank;
-use super::stft::{power_spectrum, RealFft, WindowFunction};
+use super::stft::{power_spectrum, FftScratch, RealFft, WindowFunction};
 use super::FeatureError;
 
 /// Options of [`KaldiFbank`], named after Kaldi's command-line options.
@@ -139,7 +139,7 @@ struct FrameBuffers {
     fft_input: Vec<f64>,
     spectrum: Vec<Complex64>,
     power: Vec<f32>,
-    fft_scratch: super::stft::FftScratch,
+    fft_scratch: FftScratch,
 }
 
 impl KaldiFbank {

@@ -24,11 +24,15 @@ struct MelBin {
 impl MelFilterbank {
     /// Builds the filterbank from dense rows of `n_fft_bins` weights each, keeping only the
     /// span from the first to the last non-zero weight of each row.
+    ///
+    /// # Panics
+    ///
+    /// Panics if a row is not `n_fft_bins` long.
     pub fn from_dense_rows(rows: &[Vec<f32>], n_fft_bins: usize) -> Self {
         let bins = rows
             .iter()
             .map(|row| {
-                debug_assert_eq!(row.len(), n_fft_bins);
+                assert_eq!(row.len(), n_fft_bins, "mel filterbank row length");
                 let first = row.iter().position(|&w| w != 0.0).unwrap_or(0);
                 let end = row
                     .iter()
@@ -48,7 +52,7 @@ impl MelFilterbank {
     ///
     /// Valid ranges: `sample_rate` > 0, `n_fft` ≥ 1, `n_mels` ≥ 1 and `0 ≤ fmin < fmax`, all
     /// finite. As in librosa, `fmax` may exceed the Nyquist frequency, and a mel bin that
-    /// falls between two FFT bins is kept with all-zero weights (librosa warns about it).
+    /// falls between two FFT bins is kept with all-zero weights and logged as a warning.
     pub fn slaney(
         sample_rate: f64,
         n_fft: usize,
@@ -65,6 +69,7 @@ impl MelFilterbank {
         let rows: Vec<Vec<f32>> = (0..n_mels)
             .map(|m| slaney_row(&fft_frequencies, &mel_edges[m..m + 3]))
             .collect();
+        warn_about_empty_rows(&rows, &mel_edges, n_fft);
         Ok(MelFilterbank::from_dense_rows(&rows, n_fft_bins))
     }
 
@@ -101,6 +106,22 @@ impl MelFilterbank {
         for (out, bin) in mel.iter_mut().zip(&self.bins) {
             let span = &power[bin.first_fft_bin..bin.first_fft_bin + bin.weights.len()];
             *out = span.iter().zip(&bin.weights).map(|(p, w)| p * w).sum();
+        }
+    }
+}
+
+/// Logs the mel bins that cover no FFT bin, with librosa's exception for a bin whose lower
+/// edge is 0 Hz.
+fn warn_about_empty_rows(rows: &[Vec<f32>], mel_edges: &[f64], n_fft: usize) {
+    for (bin, row) in rows.iter().enumerate() {
+        if mel_edges[bin] != 0.0 && row.iter().all(|&w| w == 0.0) {
+            tracing::warn!(
+                bin,
+                n_mels = rows.len(),
+                n_fft,
+                "empty mel filter: this mel bin covers no FFT bin and will always be 0; \
+                 use more FFT points or fewer mel bins"
+            );
         }
     }
 }
