@@ -60,14 +60,18 @@ pub fn to_model_rate(samples: &[f32], rate: u32) -> Result<Vec<f32>, AudioError>
     let mut resampler = sinc_resampler(rate)?;
     let alignment = Alignment::for_rate(rate);
     let output_len = output_len(samples.len(), rate);
-    let mut output = Vec::with_capacity(
-        alignment.skipped_outputs + output_len + resampler.output_frames_max(),
-    );
+    let mut output =
+        Vec::with_capacity(alignment.skipped_outputs + output_len + resampler.output_frames_max());
 
     let leading_zeros = std::iter::repeat_n(0.0, alignment.leading_zeros);
     let mut input = leading_zeros.chain(samples.iter().copied());
     run_through(&mut resampler, &mut input, &mut output, rate)?;
-    flush(&mut resampler, alignment.skipped_outputs + output_len, &mut output, rate)?;
+    flush(
+        &mut resampler,
+        alignment.skipped_outputs + output_len,
+        &mut output,
+        rate,
+    )?;
 
     output.drain(..alignment.skipped_outputs);
     output.truncate(output_len);
@@ -103,7 +107,10 @@ impl Alignment {
         let divisor = greatest_common_divisor(rate, MODEL_SAMPLE_RATE);
         let input_step = (rate / divisor) as usize;
         let output_step = (MODEL_SAMPLE_RATE / divisor) as usize;
-        Alignment { leading_zeros: input_step - 1, skipped_outputs: output_step - 1 }
+        Alignment {
+            leading_zeros: input_step - 1,
+            skipped_outputs: output_step - 1,
+        }
     }
 }
 
@@ -216,7 +223,8 @@ mod tests {
         (0..len)
             .map(|i| {
                 let t = i as f64 / f64::from(rate);
-                let phase = 2.0 * PI * (start_hz * t + (end_hz - start_hz) * t * t / (2.0 * duration));
+                let phase =
+                    2.0 * PI * (start_hz * t + (end_hz - start_hz) * t * t / (2.0 * duration));
                 let mut sample = 0.5 * phase.sin();
                 if i < fade {
                     sample *= ramp(i);
@@ -230,14 +238,24 @@ mod tests {
     }
 
     fn read_f32_fixture(name: &str) -> Vec<f32> {
-        let path = format!("{}/fixtures/audio/resample/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/fixtures/audio/resample/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let bytes = std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-        bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
     }
 
     /// Energy of `actual - expected` relative to the energy of `expected`, in decibels.
     fn difference_db(actual: &[f32], expected: &[f32]) -> f64 {
-        let error: f64 = actual.iter().zip(expected).map(|(a, e)| f64::from(a - e).powi(2)).sum();
+        let error: f64 = actual
+            .iter()
+            .zip(expected)
+            .map(|(a, e)| f64::from(a - e).powi(2))
+            .sum();
         let signal: f64 = expected.iter().map(|e| f64::from(*e).powi(2)).sum();
         10.0 * (error / signal).log10()
     }
@@ -251,7 +269,10 @@ mod tests {
 
             assert_eq!(actual.len(), expected.len(), "length at {rate} Hz");
             let difference = difference_db(&actual, &expected);
-            assert!(difference < -40.0, "{rate} Hz: {difference:.1} dB from soxr_hq");
+            assert!(
+                difference < -40.0,
+                "{rate} Hz: {difference:.1} dB from soxr_hq"
+            );
         }
     }
 
@@ -263,8 +284,10 @@ mod tests {
         );
         let mut reader = hound::WavReader::open(path).unwrap();
         assert_eq!(reader.spec().sample_rate, 8_000);
-        let speech: Vec<f32> =
-            reader.samples::<i16>().map(|s| f32::from(s.unwrap()) / 32768.0).collect();
+        let speech: Vec<f32> = reader
+            .samples::<i16>()
+            .map(|s| f32::from(s.unwrap()) / 32768.0)
+            .collect();
         let expected = read_f32_fixture("aishell_8000_to_16000.f32");
 
         let actual = to_model_rate(&speech, 8_000).unwrap();
@@ -293,7 +316,11 @@ mod tests {
 
             assert_eq!(
                 error,
-                AudioError::SampleRateOutOfRange { rate: u64::from(rate), min: 8_000, max: 192_000 }
+                AudioError::SampleRateOutOfRange {
+                    rate: u64::from(rate),
+                    min: 8_000,
+                    max: 192_000
+                }
             );
         }
     }
