@@ -5,7 +5,9 @@
 //! the values and otherwise while decoding. `resample` brings any allowed rate to 16 kHz, and
 //! `vad` applies Resemblyzer's level normalisation and silence trimming.
 
+mod downmix;
 mod error;
+mod limits;
 pub mod decode;
 pub mod raw;
 pub mod resample;
