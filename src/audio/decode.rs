@@ -1,6 +1,8 @@
 //! The entry points: container files sniffed from their bytes, and headerless PCM.
 
 use super::raw::{self, RawPcm};
+use super::sniff::{sniff, Container};
+use super::{container, wav};
 use super::{AudioError, DecodedAudio, Limits};
 
 /// Decodes a container file (WAV, FLAC, MP3, AAC in MP4/M4A, Ogg Vorbis), sniffing the
@@ -12,8 +14,17 @@ use super::{AudioError, DecodedAudio, Limits};
 /// `limits.max_seconds`.
 /// Input that decodes to no samples at all is [`AudioError::Empty`].
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DecodedAudio, AudioError> {
-    let _ = (bytes, limits);
-    unimplemented!("container decoding")
+    if bytes.is_empty() {
+        return Err(AudioError::Empty);
+    }
+    limits.check_size(bytes.len())?;
+
+    let sniffed = sniff(bytes)?;
+    let file = &bytes[sniffed.offset..];
+    match sniffed.container {
+        Container::Wav => wav::decode(file, limits),
+        other => container::decode(file, other, limits),
+    }
 }
 
 /// Decodes headerless PCM whose encoding and rate the caller states.
