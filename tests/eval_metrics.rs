@@ -41,7 +41,7 @@ fn metrics_match_scikit_learn() {
         let trials = read_scores(&fixture(file)).unwrap();
         let curve = DetCurve::new(&trials).unwrap();
         let report = Report {
-            main: RunReport { name: "cosine".to_string(), metrics: curve.metrics() },
+            main: RunReport { name: "cosine".to_string(), metrics: curve.metrics(), at_threshold: None },
             as_norm: None,
             compared: Vec::new(),
             details: None,

@@ -14,13 +14,14 @@ use voiceprint::eval::cache::EmbeddingCache;
 use voiceprint::eval::calibrate;
 use voiceprint::eval::cohort::{self, CohortEntry};
 use voiceprint::eval::embedding::{RecordingEmbedder, PRECISION};
-use voiceprint::eval::evaluate::{self, Evaluation, EvaluationRequest};
+use voiceprint::eval::evaluate::{self, Evaluation, EvaluationRequest, TrialScore};
 use voiceprint::eval::manifest::Manifest;
 use voiceprint::eval::metrics::{DetCurve, ScoredTrial};
 use voiceprint::eval::plot::{self, PlotRun};
 use voiceprint::eval::prompted::PromptedProtocol;
 use voiceprint::eval::protocol::{Join, TrialListSource, TrialSet};
 use voiceprint::eval::report::{Report, RunDetails, RunReport};
+use voiceprint::eval::scores::ScoreLine;
 use voiceprint::eval::trials::{self, EnrollMap};
 use voiceprint::eval::{scores, EvalError};
 use voiceprint::model;
@@ -149,6 +150,17 @@ pub struct EvalArgs {
     #[arg(long, value_name = "[NAME=]FILE", help_heading = "Output")]
     pub scores: Vec<String>,
 
+    /// Report every run on only the trials that all runs scored, matched by label and sides,
+    /// for comparing systems that reject different recordings. Score files need the
+    /// `enroll test` columns for this.
+    #[arg(long, help_heading = "Output")]
+    pub common_trials: bool,
+
+    /// Also report the false-reject and false-accept rates at this cosine threshold, such as
+    /// the service's setting. AS-norm scores have another scale and are not reported at it.
+    #[arg(long, value_name = "SCORE", help_heading = "Output")]
+    pub threshold: Option<f64>,
+
     /// Name of this run in reports and plots.
     #[arg(long, value_name = "NAME", default_value = "voiceprint", help_heading = "Output")]
     pub name: String,
@@ -258,29 +270,45 @@ fn eval(args: &EvalArgs) -> Result<(), Failure> {
         return Err(Failure::Usage("--cohort needs trials to score: give --trials or --manifest".to_string()));
     }
 
-    let mut runs: Vec<(String, Vec<ScoredTrial>)> = Vec::new();
+    let mut runs: Vec<(String, Vec<ScoreLine>)> = Vec::new();
     let mut details = None;
     if let Some(source) = &source {
         let cohort = cohort_entries(&args.cohort, source)?;
         let (evaluation, run_details) = run_embeddings(&args.embedding, source, cohort, args.top_n)?;
         save_scores(args, &source.trial_set, &evaluation)?;
 
-        runs.push((args.name.clone(), evaluation.cosine_trials()));
-        if let Some(as_norm) = evaluation.as_norm_trials() {
-            runs.push((format!("{}, AS-norm", args.name), as_norm));
+        runs.push((args.name.clone(), score_lines(&source.trial_set, &evaluation, |s| Some(s.cosine))));
+        if evaluation.cohort.is_some() {
+            runs.push((format!("{}, AS-norm", args.name), score_lines(&source.trial_set, &evaluation, |s| s.as_norm)));
         }
         details = Some(run_details);
     }
     runs.extend(compared);
+    if args.common_trials {
+        scores::keep_common_trials(&mut runs)?;
+    }
+    let runs: Vec<(String, Vec<ScoredTrial>)> = runs
+        .into_iter()
+        .map(|(name, lines)| (name, lines.iter().map(ScoreLine::scored_trial).collect()))
+        .collect();
 
     let curves: Vec<DetCurve> = runs.iter().map(|(_, trials)| DetCurve::new(trials)).collect::<Result<_, _>>()?;
+    let has_as_norm = details.as_ref().is_some_and(|d| d.cohort.is_some());
+    let as_norm_index = has_as_norm.then_some(1);
     let reports: Vec<RunReport> = runs
         .iter()
         .zip(&curves)
-        .map(|((name, _), curve)| RunReport { name: name.clone(), metrics: curve.metrics() })
+        .enumerate()
+        .map(|(index, ((name, _), curve))| RunReport {
+            name: name.clone(),
+            metrics: curve.metrics(),
+            at_threshold: args
+                .threshold
+                .filter(|_| Some(index) != as_norm_index)
+                .map(|threshold| curve.at_threshold(threshold)),
+        })
         .collect();
 
-    let has_as_norm = details.as_ref().is_some_and(|d| d.cohort.is_some());
     let report = build_report(reports.clone(), has_as_norm, details);
     if args.json {
         println!("{}", report.to_json());
@@ -514,8 +542,21 @@ fn default_cache_path() -> Option<PathBuf> {
     Some(base.join("voiceprint").join("embeddings.sqlite3"))
 }
 
+/// The scores of this run as score-file lines, with the value `score` picks.
+fn score_lines(set: &TrialSet, evaluation: &Evaluation, score: impl Fn(&TrialScore) -> Option<f64>) -> Vec<ScoreLine> {
+    evaluation
+        .scores
+        .iter()
+        .filter_map(|s| {
+            let trial = &set.trials[s.trial];
+            let sides = (set.sides[trial.enroll].name.clone(), set.sides[trial.test].name.clone());
+            Some(ScoreLine { target: s.target, score: score(s)?, sides: Some(sides) })
+        })
+        .collect()
+}
+
 /// Reads the `--scores` files as named runs.
-fn read_compared_scores(arguments: &[String]) -> Result<Vec<(String, Vec<ScoredTrial>)>, Failure> {
+fn read_compared_scores(arguments: &[String]) -> Result<Vec<(String, Vec<ScoreLine>)>, Failure> {
     arguments
         .iter()
         .map(|argument| {
@@ -527,32 +568,25 @@ fn read_compared_scores(arguments: &[String]) -> Result<Vec<(String, Vec<ScoredT
                     (stem, path)
                 }
             };
-            Ok((name, scores::read_scores(&path)?))
+            Ok((name, scores::read_score_lines(&path)?))
         })
         .collect()
 }
 
 fn save_scores(args: &EvalArgs, set: &TrialSet, evaluation: &Evaluation) -> Result<(), Failure> {
-    let named = |index: usize| {
-        let trial = &set.trials[index];
-        (set.sides[trial.enroll].name.as_str(), set.sides[trial.test].name.as_str())
-    };
-
-    if let Some(path) = &args.save_scores {
-        let rows = evaluation.scores.iter().map(|s| {
-            let (enroll, test) = named(s.trial);
-            (s.target, s.cosine, enroll, test)
-        });
-        scores::write_scores(path, rows)?;
-        eprintln!("wrote {}", path.display());
+    if args.save_as_norm_scores.is_some() && evaluation.cohort.is_none() {
+        return Err(Failure::Usage("--save-as-norm-scores needs a cohort (--cohort or --cohort-speakers)".to_string()));
     }
-    if let Some(path) = &args.save_as_norm_scores {
-        if evaluation.cohort.is_none() {
-            return Err(Failure::Usage("--save-as-norm-scores needs a cohort (--cohort or --cohort-speakers)".to_string()));
-        }
-        let rows = evaluation.scores.iter().filter_map(|s| {
-            let (enroll, test) = named(s.trial);
-            Some((s.target, s.as_norm?, enroll, test))
+
+    let outputs = [
+        (&args.save_scores, score_lines(set, evaluation, |s| Some(s.cosine))),
+        (&args.save_as_norm_scores, score_lines(set, evaluation, |s| s.as_norm)),
+    ];
+    for (path, lines) in outputs {
+        let Some(path) = path else { continue };
+        let rows = lines.iter().map(|line| {
+            let (enroll, test) = line.sides.as_ref().expect("this run names every side");
+            (line.target, line.score, enroll.as_str(), test.as_str())
         });
         scores::write_scores(path, rows)?;
         eprintln!("wrote {}", path.display());

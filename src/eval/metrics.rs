@@ -180,6 +180,14 @@ impl DetCurve {
         self.point(last_within.max(1) - 1)
     }
 
+    /// The error rates when accepting scores of at least `threshold`.
+    pub fn at_threshold(&self, threshold: f64) -> OperatingPoint {
+        // Thresholds decrease along the curve, so the last point at or above `threshold`
+        // accepts exactly the scores at or above it.
+        let at_or_above = self.thresholds.iter().take_while(|&&t| t >= threshold).count();
+        OperatingPoint { threshold, ..self.point(at_or_above.max(1) - 1) }
+    }
+
     /// All reported metrics.
     pub fn metrics(&self) -> Metrics {
         let (eer, eer_threshold) = self.equal_error_rate();
@@ -233,6 +241,24 @@ mod tests {
         let point = curve.at_false_alarm_rate(0.01);
         assert_eq!(point.threshold, f64::INFINITY);
         assert_eq!(point.miss_rate, 1.0);
+    }
+
+    #[test]
+    fn fixed_threshold_counts_scores_at_or_above() {
+        let curve = DetCurve::new(&trials(&[0.9, 0.7, 0.5], &[0.6, 0.4])).unwrap();
+
+        let point = curve.at_threshold(0.6);
+        assert_eq!(point.threshold, 0.6);
+        assert!((point.miss_rate - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(point.false_alarm_rate, 0.5);
+
+        let above_all = curve.at_threshold(0.95);
+        assert_eq!(above_all.miss_rate, 1.0);
+        assert_eq!(above_all.false_alarm_rate, 0.0);
+
+        let below_all = curve.at_threshold(0.0);
+        assert_eq!(below_all.miss_rate, 0.0);
+        assert_eq!(below_all.false_alarm_rate, 1.0);
     }
 
     #[test]

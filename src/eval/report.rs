@@ -13,6 +13,8 @@ use super::metrics::{Metrics, OperatingPoint};
 pub struct RunReport {
     pub name: String,
     pub metrics: Metrics,
+    /// Error rates at a threshold given by the caller, such as the service's setting.
+    pub at_threshold: Option<OperatingPoint>,
 }
 
 /// Provenance of the main run's scores, when they came from audio.
@@ -72,6 +74,15 @@ struct MetricsJson<'a> {
     frr_at_far_0_1pct: Option<f64>,
     #[serde(rename = "frr_at_far_0.1pct_threshold")]
     frr_at_far_0_1pct_threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_threshold: Option<ThresholdJson>,
+}
+
+#[derive(Serialize)]
+struct ThresholdJson {
+    threshold: f64,
+    frr: f64,
+    far: f64,
 }
 
 #[derive(Serialize)]
@@ -125,6 +136,11 @@ fn metrics_json<'a>(run: &'a RunReport) -> MetricsJson<'a> {
         frr_at_far_1pct_threshold: finite(m.at_far_1pct.threshold),
         frr_at_far_0_1pct: m.at_far_0_1pct.map(|p| p.miss_rate),
         frr_at_far_0_1pct_threshold: m.at_far_0_1pct.and_then(|p| finite(p.threshold)),
+        at_threshold: run.at_threshold.map(|p| ThresholdJson {
+            threshold: p.threshold,
+            frr: p.miss_rate,
+            far: p.false_alarm_rate,
+        }),
     }
 }
 
@@ -174,7 +190,7 @@ impl Report {
             "run", "trials", "targets", "EER", "EER thr", "minDCF1", "minDCF5", "FRR@FAR1% (thr)", "FRR@FAR0.1% (thr)"
         )
         .unwrap();
-        for run in runs {
+        for run in &runs {
             let m = &run.metrics;
             writeln!(
                 text,
@@ -192,6 +208,20 @@ impl Report {
             .unwrap();
         }
         text.push_str("minDCF1 and minDCF5: normalised minimum detection cost at P_target 0.01 and 0.05.\n");
+
+        let fixed: Vec<&RunReport> = runs.iter().copied().filter(|run| run.at_threshold.is_some()).collect();
+        for run in fixed {
+            let point = run.at_threshold.expect("filtered on presence");
+            writeln!(
+                text,
+                "{}: at threshold {:.4}, FRR {:.2}% and FAR {:.2}%",
+                run.name,
+                point.threshold,
+                100.0 * point.miss_rate,
+                100.0 * point.false_alarm_rate
+            )
+            .unwrap();
+        }
         text
     }
 }
@@ -239,7 +269,7 @@ mod tests {
     fn run(name: &str, non_targets: usize) -> RunReport {
         let mut trials = vec![ScoredTrial { target: true, score: 0.9 }, ScoredTrial { target: true, score: 0.4 }];
         trials.extend((0..non_targets).map(|i| ScoredTrial { target: false, score: i as f64 / non_targets as f64 / 2.0 }));
-        RunReport { name: name.to_string(), metrics: DetCurve::new(&trials).unwrap().metrics() }
+        RunReport { name: name.to_string(), metrics: DetCurve::new(&trials).unwrap().metrics(), at_threshold: None }
     }
 
     #[test]
