@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use toml_edit::{value, DocumentMut, Item};
+use toml_edit::{value, Decor, DocumentMut, Item, Table};
 
 use super::metrics::{DetCurve, OperatingPoint};
 use super::{files, EvalError};
@@ -54,29 +54,79 @@ pub fn write_threshold(path: &Path, threshold: f64, provenance: &[String]) -> Re
 pub fn set_threshold(text: &str, threshold: f64, provenance: &[String]) -> Result<String, String> {
     let mut document: DocumentMut = text.parse().map_err(|error: toml_edit::TomlError| error.to_string())?;
     let root = document.as_table_mut();
-    if let Some(existing) = root.get(THRESHOLD_KEY) {
-        if !matches!(existing, Item::Value(v) if v.is_float() || v.is_integer()) {
-            return Err(format!("the existing \"{THRESHOLD_KEY}\" is not a number, so it is left for you to fix"));
-        }
-    }
+    let old_prefix = match root.get(THRESHOLD_KEY) {
+        Some(Item::Value(v)) if v.is_float() || v.is_integer() => root
+            .key_mut(THRESHOLD_KEY)
+            .and_then(|mut key| key.leaf_decor_mut().prefix().and_then(|p| p.as_str()).map(str::to_string))
+            .unwrap_or_default(),
+        Some(_) => return Err(format!("the existing \"{THRESHOLD_KEY}\" is not a number, so it is left for you to fix")),
+        None => take_leading_comments(&mut document),
+    };
 
-    let old_prefix = root
-        .key_mut(THRESHOLD_KEY)
-        .and_then(|mut key| key.leaf_decor_mut().prefix().and_then(|p| p.as_str()).map(str::to_string))
-        .unwrap_or_default();
-    root.insert(THRESHOLD_KEY, value(threshold));
-
-    let kept_lines: String = old_prefix
+    let mut prefix: String = old_prefix
         .split_inclusive('\n')
         .filter(|line| !line.trim_start().starts_with(PROVENANCE_MARKER))
         .collect();
-    let mut prefix = kept_lines;
     for line in provenance {
         let line: String = line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         prefix.push_str(&format!("{PROVENANCE_MARKER} {line}\n"));
     }
+
+    let root = document.as_table_mut();
+    root.insert(THRESHOLD_KEY, value(threshold));
     root.key_mut(THRESHOLD_KEY).expect("the key was just inserted").leaf_decor_mut().set_prefix(prefix);
     Ok(document.to_string())
+}
+
+/// Takes the comments at the top of a file that has no top-level keys, so that they stay
+/// above a threshold inserted there. They belong to the first table header, or, in a file
+/// of comments only, to the end of the document. A file with top-level keys keeps them with
+/// its first key, and the threshold goes after its last key.
+fn take_leading_comments(document: &mut DocumentMut) -> String {
+    if document.as_table().iter().any(|(_, item)| item.is_value()) {
+        return String::new();
+    }
+    if let Some(decor) = first_header_decor(document.as_table_mut()) {
+        let leading = decor.prefix().and_then(|p| p.as_str()).unwrap_or_default().to_string();
+        decor.set_prefix("\n");
+        return leading;
+    }
+    let leading = document.trailing().as_str().unwrap_or_default().to_string();
+    document.set_trailing("");
+    leading
+}
+
+/// The decoration of the first table header in `table`, looking inside implicit tables,
+/// which have no header of their own.
+fn first_header_decor(table: &mut Table) -> Option<&mut Decor> {
+    let path = first_header_path(table)?;
+    let (last, parents) = path.split_last()?;
+    let mut current = table;
+    for key in parents {
+        current = current.get_mut(key)?.as_table_mut()?;
+    }
+    match current.get_mut(last)? {
+        Item::Table(child) => Some(child.decor_mut()),
+        Item::ArrayOfTables(array) => array.get_mut(0).map(Table::decor_mut),
+        _ => None,
+    }
+}
+
+/// The keys leading to the first table with a header of its own.
+fn first_header_path(table: &Table) -> Option<Vec<String>> {
+    for (key, item) in table.iter() {
+        match item {
+            Item::Table(child) if child.is_implicit() => {
+                if let Some(mut path) = first_header_path(child) {
+                    path.insert(0, key.to_string());
+                    return Some(path);
+                }
+            }
+            Item::Table(_) | Item::ArrayOfTables(_) => return Some(vec![key.to_string()]),
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -112,6 +162,24 @@ mod tests {
             updated,
             "# Decision threshold, cosine.\n# voiceprint calibrate: new data\nthreshold = 0.8125\n"
         );
+    }
+
+    #[test]
+    fn leading_comment_stays_on_top() {
+        let text = "# Service settings\n\n[limits]\nmax_seconds = 30\n";
+        let updated = set_threshold(text, 0.75, &provenance("data")).unwrap();
+
+        assert_eq!(
+            updated,
+            "# Service settings\n\n# voiceprint calibrate: data\nthreshold = 0.75\n\n[limits]\nmax_seconds = 30\n"
+        );
+    }
+
+    #[test]
+    fn comment_only_file_keeps_comment_first() {
+        let updated = set_threshold("# Service settings\n", 0.75, &provenance("data")).unwrap();
+
+        assert_eq!(updated, "# Service settings\n# voiceprint calibrate: data\nthreshold = 0.75\n");
     }
 
     #[test]

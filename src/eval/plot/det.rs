@@ -2,7 +2,7 @@
 //! NIST speaker recognition evaluations draw them. Normally distributed target and
 //! non-target scores give a straight line on these axes.
 
-use super::svg::{Anchor, Svg, RUN_COLOURS};
+use super::svg::{Anchor, Svg, RUN_COLOURS, RUN_DASHES};
 use super::PlotRun;
 
 /// Axis ticks as fractions, the values NIST evaluation plans label.
@@ -18,6 +18,7 @@ const RIGHT: f64 = 30.0;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 70.0;
 const CLIP_ID: &str = "det-area";
+const LEGEND_FONT_SIZE: f64 = 12.5;
 
 /// Computes the standard normal quantile Φ⁻¹(p) by Wichura's algorithm AS 241 (PPND16),
 /// accurate to about 1e-16 ("The percentage points of the normal distribution", Applied
@@ -185,7 +186,7 @@ pub fn det_svg(title: &str, runs: &[PlotRun<'_>]) -> String {
         let colour = RUN_COLOURS[index % RUN_COLOURS.len()];
         let points: Vec<(f64, f64)> =
             run.curve.points().map(|p| (frame.x(p.false_alarm_rate), frame.y(p.miss_rate))).collect();
-        svg.polyline(&points, colour, 2.0, CLIP_ID);
+        svg.polyline(&points, colour, 2.0, RUN_DASHES[index % RUN_DASHES.len()], CLIP_ID);
 
         let eer_point = run.curve.equal_error_point();
         let (x, y) = (frame.x(eer_point.false_alarm_rate), frame.y(eer_point.miss_rate));
@@ -219,19 +220,24 @@ fn draw_axes(svg: &mut Svg, frame: &Frame, title: &str) {
 }
 
 fn draw_legend(svg: &mut Svg, frame: &Frame, runs: &[PlotRun<'_>]) {
+    let labels: Vec<String> =
+        runs.iter().map(|run| format!("{} (EER {:.2}%)", run.name, 100.0 * run.metrics.eer)).collect();
+    // DejaVu Sans averages about 0.6 em per character of such labels.
+    let longest = labels.iter().map(|label| label.chars().count()).max().unwrap_or(0);
     let line_height = 20.0;
-    let width = 330.0;
+    let width = 56.0 + 0.6 * LEGEND_FONT_SIZE * longest as f64;
     let height = line_height * runs.len() as f64 + 10.0;
-    // The lower-left corner is where only a near-perfect system's curve passes.
-    let (x, y) = (LEFT + 10.0, TOP + frame.plot_height - height - 10.0);
+
+    // A DET curve falls from high miss rates to high false-alarm rates, so only a system
+    // near chance reaches the upper-right corner where both rates are high.
+    let (x, y) = (LEFT + frame.plot_width - width - 10.0, TOP + 10.0);
     svg.rect(x, y, width, height, "#ffffff", Some("#bbbbbb"), 0.9);
 
-    for (index, run) in runs.iter().enumerate() {
+    for (index, label) in labels.iter().enumerate() {
         let colour = RUN_COLOURS[index % RUN_COLOURS.len()];
         let row_y = y + 5.0 + line_height * (index as f64 + 0.5);
-        svg.line(x + 8.0, row_y, x + 36.0, row_y, colour, 2.5, None);
-        let label = format!("{} (EER {:.2}%)", run.name, 100.0 * run.metrics.eer);
-        svg.text(x + 44.0, row_y + 4.5, &label, 12.5, Anchor::Start);
+        svg.line(x + 8.0, row_y, x + 40.0, row_y, colour, 2.5, RUN_DASHES[index % RUN_DASHES.len()]);
+        svg.text(x + 48.0, row_y + 4.5, label, LEGEND_FONT_SIZE, Anchor::Start);
     }
 }
 

@@ -9,6 +9,9 @@ pub const FONT_FAMILY: &str = "DejaVu Sans";
 /// (the Tableau 10 palette).
 pub const RUN_COLOURS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 
+/// Dash patterns of successive runs, so that curves that coincide all stay visible.
+pub const RUN_DASHES: [Option<&str>; 4] = [None, Some("9 5"), Some("2 4"), Some("12 4 2 4")];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anchor {
     Start,
@@ -60,14 +63,15 @@ impl Svg {
     }
 
     /// Draws a polyline clipped to the region `clip`.
-    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, clip: &str) {
+    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: Option<&str>, clip: &str) {
         let mut coordinates = String::new();
         for (x, y) in points {
             write!(coordinates, "{x:.2},{y:.2} ").unwrap();
         }
+        let dash = dash.map_or(String::new(), |d| format!(r#" stroke-dasharray="{d}""#));
         writeln!(
             self.body,
-            r#"<polyline points="{}" fill="none" stroke="{stroke}" stroke-width="{width}" stroke-linejoin="round" clip-path="url(#{clip})"/>"#,
+            r#"<polyline points="{}" fill="none" stroke="{stroke}" stroke-width="{width}"{dash} stroke-linejoin="round" clip-path="url(#{clip})"/>"#,
             coordinates.trim_end()
         )
         .unwrap();
