@@ -6,11 +6,16 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/eval").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/eval")
+        .join(name)
 }
 
 fn voiceprint(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_voiceprint")).args(args).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_voiceprint"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 fn golden(list: &str) -> Value {
@@ -20,17 +25,33 @@ fn golden(list: &str) -> Value {
 }
 
 fn stdout_json(output: &Output) -> Value {
-    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
 }
 
 #[test]
 fn eval_json_matches_golden() {
     let scores = fixture("scores_large.txt");
-    let json = stdout_json(&voiceprint(&["eval", "--scores", scores.to_str().unwrap(), "--json"]));
+    let json = stdout_json(&voiceprint(&[
+        "eval",
+        "--scores",
+        scores.to_str().unwrap(),
+        "--json",
+    ]));
     let expected = golden("scores_large.txt");
 
-    for key in ["eer", "eer_threshold", "min_dcf_0.01", "min_dcf_0.05", "frr_at_far_1pct", "frr_at_far_0.1pct"] {
+    for key in [
+        "eer",
+        "eer_threshold",
+        "min_dcf_0.01",
+        "min_dcf_0.05",
+        "frr_at_far_1pct",
+        "frr_at_far_0.1pct",
+    ] {
         let (actual, want) = (json[key].as_f64().unwrap(), expected[key].as_f64().unwrap());
         assert!((actual - want).abs() < 1e-6, "{key}: {actual} != {want}");
     }
@@ -42,7 +63,14 @@ fn eval_json_matches_golden() {
 fn compared_runs_keep_their_names() {
     let large = format!("large={}", fixture("scores_large.txt").display());
     let small = fixture("scores_small.txt");
-    let json = stdout_json(&voiceprint(&["eval", "--scores", &large, "--scores", small.to_str().unwrap(), "--json"]));
+    let json = stdout_json(&voiceprint(&[
+        "eval",
+        "--scores",
+        &large,
+        "--scores",
+        small.to_str().unwrap(),
+        "--json",
+    ]));
 
     assert_eq!(json["name"], "large");
     assert_eq!(json["compared"][0]["name"], "scores_small");
@@ -54,8 +82,18 @@ fn plots_are_written_as_svg_and_png() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("fixture");
     let scores = fixture("scores_small.txt");
-    let output = voiceprint(&["eval", "--scores", scores.to_str().unwrap(), "--plot", prefix.to_str().unwrap()]);
-    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = voiceprint(&[
+        "eval",
+        "--scores",
+        scores.to_str().unwrap(),
+        "--plot",
+        prefix.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     for name in ["fixture-det.svg", "fixture-hist.svg"] {
         let svg = std::fs::read_to_string(dir.path().join(name)).unwrap();
@@ -77,7 +115,11 @@ fn eval_without_input_is_usage_error() {
 fn calibrate_writes_threshold_into_settings() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("voiceprint.toml");
-    std::fs::write(&config, "# Service settings\nlisten = \"127.0.0.1:0\"\n\n[limits]\nmax_seconds = 30\n").unwrap();
+    std::fs::write(
+        &config,
+        "# Service settings\nlisten = \"127.0.0.1:0\"\n\n[limits]\nmax_seconds = 30\n",
+    )
+    .unwrap();
     let scores = fixture("scores_large.txt");
 
     let output = voiceprint(&[
@@ -91,7 +133,9 @@ fn calibrate_writes_threshold_into_settings() {
         "--json",
     ]);
     let json = stdout_json(&output);
-    let expected = golden("scores_large.txt")["frr_at_far_1pct_threshold"].as_f64().unwrap();
+    let expected = golden("scores_large.txt")["frr_at_far_1pct_threshold"]
+        .as_f64()
+        .unwrap();
     assert_eq!(json["threshold"].as_f64().unwrap(), expected);
 
     let text = std::fs::read_to_string(&config).unwrap();
@@ -119,5 +163,8 @@ fn calibrate_rejects_far_of_one() {
 
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--target-far"));
-    assert!(!config.exists(), "a failed calibration must not write the settings file");
+    assert!(
+        !config.exists(),
+        "a failed calibration must not write the settings file"
+    );
 }

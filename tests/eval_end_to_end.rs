@@ -13,12 +13,19 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn voiceprint(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_voiceprint")).args(args).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_voiceprint"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 fn succeed(args: &[&str]) -> Output {
     let output = voiceprint(args);
-    assert!(output.status.success(), "voiceprint {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "voiceprint {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     output
 }
 
@@ -32,10 +39,22 @@ fn prompted_manifest() -> PathBuf {
 
 /// The arguments of a small prompted run: K = 2, M = 1, 40 trials.
 fn prompted_args(manifest: &Path) -> Vec<String> {
-    ["--manifest", path_str(manifest), "--enroll-utts", "2", "--test-utts", "1", "--num-trials", "40", "--seed", "59", "--quiet"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "--manifest",
+        path_str(manifest),
+        "--enroll-utts",
+        "2",
+        "--test-utts",
+        "1",
+        "--num-trials",
+        "40",
+        "--seed",
+        "59",
+        "--quiet",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 fn run_eval(extra: &[String]) -> Value {
@@ -52,7 +71,14 @@ fn read_scores(path: &Path) -> HashMap<(String, String, String), f64> {
         .lines()
         .map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            ((fields[0].to_string(), fields[2].to_string(), fields[3].to_string()), fields[1].parse().unwrap())
+            (
+                (
+                    fields[0].to_string(),
+                    fields[2].to_string(),
+                    fields[3].to_string(),
+                ),
+                fields[1].parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -93,10 +119,16 @@ fn trial_list_scores_match_resemblyzer() {
     assert_eq!(report["eer"], 0.0);
 
     for ((_, enroll, test), score) in read_scores(&scores) {
-        let expected: f32 = resemblyzer_side(&enroll).iter().zip(resemblyzer_side(&test)).map(|(a, b)| a * b).sum();
+        let expected: f32 = resemblyzer_side(&enroll)
+            .iter()
+            .zip(resemblyzer_side(&test))
+            .map(|(a, b)| a * b)
+            .sum();
         // Clips at other rates go through rubato here and soxr in Resemblyzer, which moved
         // these scores by up to 0.003; 16 kHz clips agree to float rounding.
-        let resampled = [&enroll, &test].iter().any(|side| ["_8k", "_44k", "_48k"].iter().any(|tag| side.contains(tag)));
+        let resampled = [&enroll, &test]
+            .iter()
+            .any(|side| ["_8k", "_44k", "_48k"].iter().any(|tag| side.contains(tag)));
         let tolerance = if resampled { 0.005 } else { 1e-5 };
         assert!(
             (score - f64::from(expected)).abs() < tolerance,
@@ -129,7 +161,16 @@ fn written_trials_rescore_identically() {
     let list_scores = dir.path().join("list.txt");
 
     let mut args = prompted_args(&prompted_manifest());
-    args.extend(["--no-cache", "--write-trials", path_str(&written), "--save-scores", path_str(&prompted_scores)].map(String::from));
+    args.extend(
+        [
+            "--no-cache",
+            "--write-trials",
+            path_str(&written),
+            "--save-scores",
+            path_str(&prompted_scores),
+        ]
+        .map(String::from),
+    );
     run_eval(&args);
 
     let audio_root = common::fixture("eval/prompted");
@@ -173,7 +214,11 @@ fn cohort_sharing_trial_speakers_is_rejected() {
     let manifest = prompted_manifest();
     let dir = tempfile::tempdir().unwrap();
     let trials = dir.path().join("trials.txt");
-    std::fs::write(&trials, "1 15307110252/15307110252-00-01.flac 15307110252/15307110252-05-01.flac\n").unwrap();
+    std::fs::write(
+        &trials,
+        "1 15307110252/15307110252-00-01.flac 15307110252/15307110252-05-01.flac\n",
+    )
+    .unwrap();
 
     let output = voiceprint(&[
         "eval",
@@ -190,26 +235,48 @@ fn cohort_sharing_trial_speakers_is_rejected() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cohort contains trial speakers: 15307110252"), "{stderr}");
+    assert!(
+        stderr.contains("cohort contains trial speakers: 15307110252"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn calibrate_on_prompted_protocol() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("voiceprint.toml");
-    std::fs::write(&config, "# Decision threshold on the cosine score.\nthreshold = 0.75\n").unwrap();
+    std::fs::write(
+        &config,
+        "# Decision threshold on the cosine score.\nthreshold = 0.75\n",
+    )
+    .unwrap();
 
     let mut args = vec!["calibrate".to_string(), "--json".to_string()];
     args.extend(prompted_args(&prompted_manifest()));
-    args.extend(["--no-cache", "--target-far", "0.05", "--config", path_str(&config)].map(String::from));
+    args.extend(
+        [
+            "--no-cache",
+            "--target-far",
+            "0.05",
+            "--config",
+            path_str(&config),
+        ]
+        .map(String::from),
+    );
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let result: Value = serde_json::from_slice(&succeed(&refs).stdout).unwrap();
 
     let text = std::fs::read_to_string(&config).unwrap();
     let settings: toml::Table = toml::from_str(&text).unwrap();
-    assert_eq!(settings["threshold"].as_float(), result["threshold"].as_f64());
+    assert_eq!(
+        settings["threshold"].as_float(),
+        result["threshold"].as_f64()
+    );
     assert!(result["far"].as_f64().unwrap() <= 0.05);
     assert!(text.starts_with("# Decision threshold on the cosine score.\n"));
-    assert!(text.contains("# voiceprint calibrate: prompted protocol on "), "{text}");
+    assert!(
+        text.contains("# voiceprint calibrate: prompted protocol on "),
+        "{text}"
+    );
     assert!(text.contains("K=2, M=1, 40 trials, seed 59"), "{text}");
 }

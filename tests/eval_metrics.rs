@@ -14,7 +14,9 @@ use voiceprint::scoring::AsNorm;
 const TOLERANCE: f64 = 1e-6;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/eval").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/eval")
+        .join(name)
 }
 
 fn golden() -> Value {
@@ -22,7 +24,10 @@ fn golden() -> Value {
 }
 
 fn assert_close(actual: f64, expected: f64, what: &str) {
-    assert!((actual - expected).abs() <= TOLERANCE, "{what}: {actual} != {expected}");
+    assert!(
+        (actual - expected).abs() <= TOLERANCE,
+        "{what}: {actual} != {expected}"
+    );
 }
 
 fn vectors(value: &Value) -> Vec<Vec<f32>> {
@@ -30,7 +35,13 @@ fn vectors(value: &Value) -> Vec<Vec<f32>> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect())
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect()
+        })
         .collect()
 }
 
@@ -41,7 +52,11 @@ fn metrics_match_scikit_learn() {
         let trials = read_scores(&fixture(file)).unwrap();
         let curve = DetCurve::new(&trials).unwrap();
         let report = Report {
-            main: RunReport { name: "cosine".to_string(), metrics: curve.metrics(), at_threshold: None },
+            main: RunReport {
+                name: "cosine".to_string(),
+                metrics: curve.metrics(),
+                at_threshold: None,
+            },
             as_norm: None,
             compared: Vec::new(),
             details: None,
@@ -51,9 +66,15 @@ fn metrics_match_scikit_learn() {
         for (key, want) in expected.as_object().unwrap() {
             let what = format!("{file} {key}");
             match want {
-                Value::Null => assert!(json[key].is_null(), "{what}: expected null, found {}", json[key]),
+                Value::Null => assert!(
+                    json[key].is_null(),
+                    "{what}: expected null, found {}",
+                    json[key]
+                ),
                 Value::Number(number) => {
-                    let actual = json[key].as_f64().unwrap_or_else(|| panic!("{what}: missing from the report"));
+                    let actual = json[key]
+                        .as_f64()
+                        .unwrap_or_else(|| panic!("{what}: missing from the report"));
                     assert_close(actual, number.as_f64().unwrap(), &what);
                 }
                 other => panic!("{what}: unexpected golden value {other}"),
@@ -71,8 +92,16 @@ fn det_points_match_scikit_learn() {
 
     assert_eq!(curve.len(), false_alarms.len());
     for (i, point) in curve.points().enumerate() {
-        assert_close(point.false_alarm_rate, false_alarms[i].as_f64().unwrap(), &format!("false alarms at {i}"));
-        assert_close(point.miss_rate, misses[i].as_f64().unwrap(), &format!("misses at {i}"));
+        assert_close(
+            point.false_alarm_rate,
+            false_alarms[i].as_f64().unwrap(),
+            &format!("false alarms at {i}"),
+        );
+        assert_close(
+            point.miss_rate,
+            misses[i].as_f64().unwrap(),
+            &format!("misses at {i}"),
+        );
     }
 }
 
@@ -81,7 +110,10 @@ fn normal_deviates_match_scipy() {
     for pair in golden()["normal_deviates"].as_array().unwrap() {
         let (p, expected) = (pair[0].as_f64().unwrap(), pair[1].as_f64().unwrap());
         let actual = normal_deviate(p);
-        assert!((actual - expected).abs() <= 1e-12 * expected.abs().max(1.0), "Φ⁻¹({p}) = {actual}, expected {expected}");
+        assert!(
+            (actual - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+            "Φ⁻¹({p}) = {actual}, expected {expected}"
+        );
     }
 }
 
@@ -97,8 +129,16 @@ fn as_norm_matches_numpy() {
     let expected = reference["normalized"].as_array().unwrap();
     for (i, (e, t)) in enroll.iter().zip(&test).enumerate() {
         let score = f64::from(voiceprint::scoring::cosine_similarity(e, t));
-        let normalized = as_norm.normalize(score, &as_norm.statistics(e).unwrap(), &as_norm.statistics(t).unwrap());
+        let normalized = as_norm.normalize(
+            score,
+            &as_norm.statistics(e).unwrap(),
+            &as_norm.statistics(t).unwrap(),
+        );
         // The embeddings pass through f32, so agreement is to single precision.
-        assert!((normalized - expected[i].as_f64().unwrap()).abs() < 1e-4, "pair {i}: {normalized} vs {}", expected[i]);
+        assert!(
+            (normalized - expected[i].as_f64().unwrap()).abs() < 1e-4,
+            "pair {i}: {normalized} vs {}",
+            expected[i]
+        );
     }
 }

@@ -33,16 +33,31 @@ const DEFAULT_TOP_N: usize = 100;
 pub struct TrialSourceArgs {
     /// Trial list: `label enroll test` lines (VoxCeleb) or `enroll test label` (CN-Celeb), with
     /// label 1/target or 0/nontarget. A side may name several files joined by `+`.
-    #[arg(long, value_name = "FILE", conflicts_with = "manifest", help_heading = "Trial list")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "manifest",
+        help_heading = "Trial list"
+    )]
     pub trials: Option<PathBuf>,
 
     /// Folder the trial list's paths are relative to [default: the trial list's folder].
-    #[arg(long, value_name = "DIR", requires = "trials", help_heading = "Trial list")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "trials",
+        help_heading = "Trial list"
+    )]
     pub audio_root: Option<PathBuf>,
 
     /// Enrolment map: an enrolment id followed by its files on each line. The enrolment
     /// column of the trial list then names these ids.
-    #[arg(long, value_name = "FILE", requires = "trials", help_heading = "Trial list")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "trials",
+        help_heading = "Trial list"
+    )]
     pub enroll_map: Option<PathBuf>,
 
     /// How the files of one side are combined. `mean` embeds each file and averages the
@@ -53,7 +68,12 @@ pub struct TrialSourceArgs {
 
     /// Manifest (`relative_path`, `speaker_id`) of the audio root, naming the speaker of each
     /// trial file. Needed with `--cohort`, to check that cohort and trial speakers are disjoint.
-    #[arg(long, value_name = "FILE", requires = "trials", help_heading = "Trial list")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "trials",
+        help_heading = "Trial list"
+    )]
     pub speakers: Option<PathBuf>,
 
     /// Prompted check-in protocol: a manifest of single words or digits (`relative_path`,
@@ -67,23 +87,49 @@ pub struct TrialSourceArgs {
     pub manifest: Option<PathBuf>,
 
     /// Utterances per enrolment (K), played one after the other.
-    #[arg(long, value_name = "K", requires = "manifest", help_heading = "Prompted protocol")]
+    #[arg(
+        long,
+        value_name = "K",
+        requires = "manifest",
+        help_heading = "Prompted protocol"
+    )]
     pub enroll_utts: Option<usize>,
 
     /// Utterances per test recording (M), played one after the other.
-    #[arg(long, value_name = "M", requires = "manifest", help_heading = "Prompted protocol")]
+    #[arg(
+        long,
+        value_name = "M",
+        requires = "manifest",
+        help_heading = "Prompted protocol"
+    )]
     pub test_utts: Option<usize>,
 
     /// Trials to draw, half target and half non-target.
-    #[arg(long, value_name = "N", requires = "manifest", help_heading = "Prompted protocol")]
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "manifest",
+        help_heading = "Prompted protocol"
+    )]
     pub num_trials: Option<usize>,
 
     /// Seed of the draw: the same seed and manifest give the same trials.
-    #[arg(long, value_name = "S", requires = "manifest", help_heading = "Prompted protocol")]
+    #[arg(
+        long,
+        value_name = "S",
+        requires = "manifest",
+        help_heading = "Prompted protocol"
+    )]
     pub seed: Option<u64>,
 
     /// Speakers of the manifest to hold out of the trials as an AS-norm cohort (0: none).
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "manifest", help_heading = "Prompted protocol")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "manifest",
+        help_heading = "Prompted protocol"
+    )]
     pub cohort_speakers: usize,
 
     /// Write the trials to FILE in the trial-list layout (`label enroll test`), so that other
@@ -162,7 +208,12 @@ pub struct EvalArgs {
     pub threshold: Option<f64>,
 
     /// Name of this run in reports and plots.
-    #[arg(long, value_name = "NAME", default_value = "voiceprint", help_heading = "Output")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "voiceprint",
+        help_heading = "Output"
+    )]
     pub name: String,
 
     /// Print one JSON object instead of a table.
@@ -264,22 +315,33 @@ fn eval(args: &EvalArgs) -> Result<(), Failure> {
         None
     };
     if source.is_none() && compared.is_empty() {
-        return Err(Failure::Usage("give --trials, --manifest or at least one --scores file".to_string()));
+        return Err(Failure::Usage(
+            "give --trials, --manifest or at least one --scores file".to_string(),
+        ));
     }
     if source.is_none() && !args.cohort.is_empty() {
-        return Err(Failure::Usage("--cohort needs trials to score: give --trials or --manifest".to_string()));
+        return Err(Failure::Usage(
+            "--cohort needs trials to score: give --trials or --manifest".to_string(),
+        ));
     }
 
     let mut runs: Vec<(String, Vec<ScoreLine>)> = Vec::new();
     let mut details = None;
     if let Some(source) = &source {
         let cohort = cohort_entries(&args.cohort, source)?;
-        let (evaluation, run_details) = run_embeddings(&args.embedding, source, cohort, args.top_n)?;
+        let (evaluation, run_details) =
+            run_embeddings(&args.embedding, source, cohort, args.top_n)?;
         save_scores(args, &source.trial_set, &evaluation)?;
 
-        runs.push((args.name.clone(), score_lines(&source.trial_set, &evaluation, |s| Some(s.cosine))));
+        runs.push((
+            args.name.clone(),
+            score_lines(&source.trial_set, &evaluation, |s| Some(s.cosine)),
+        ));
         if evaluation.cohort.is_some() {
-            runs.push((format!("{}, AS-norm", args.name), score_lines(&source.trial_set, &evaluation, |s| s.as_norm)));
+            runs.push((
+                format!("{}, AS-norm", args.name),
+                score_lines(&source.trial_set, &evaluation, |s| s.as_norm),
+            ));
         }
         details = Some(run_details);
     }
@@ -292,7 +354,10 @@ fn eval(args: &EvalArgs) -> Result<(), Failure> {
         .map(|(name, lines)| (name, lines.iter().map(ScoreLine::scored_trial).collect()))
         .collect();
 
-    let curves: Vec<DetCurve> = runs.iter().map(|(_, trials)| DetCurve::new(trials)).collect::<Result<_, _>>()?;
+    let curves: Vec<DetCurve> = runs
+        .iter()
+        .map(|(_, trials)| DetCurve::new(trials))
+        .collect::<Result<_, _>>()?;
     let has_as_norm = details.as_ref().is_some_and(|d| d.cohort.is_some());
     let as_norm_index = has_as_norm.then_some(1);
     let reports: Vec<RunReport> = runs
@@ -317,13 +382,20 @@ fn eval(args: &EvalArgs) -> Result<(), Failure> {
     }
 
     if let Some(prefix) = &args.plot {
-        let default_title = source.as_ref().map_or_else(|| "score files".to_string(), |s| s.description.clone());
+        let default_title = source
+            .as_ref()
+            .map_or_else(|| "score files".to_string(), |s| s.description.clone());
         let title = args.title.clone().unwrap_or(default_title);
         let plot_runs: Vec<PlotRun<'_>> = runs
             .iter()
             .zip(&curves)
             .zip(&reports)
-            .map(|(((name, trials), curve), report)| PlotRun { name, trials, curve, metrics: &report.metrics })
+            .map(|(((name, trials), curve), report)| PlotRun {
+                name,
+                trials,
+                curve,
+                metrics: &report.metrics,
+            })
             .collect();
         for path in plot::write_plots(prefix, &title, &plot_runs)? {
             eprintln!("wrote {}", path.display());
@@ -333,16 +405,30 @@ fn eval(args: &EvalArgs) -> Result<(), Failure> {
 }
 
 /// Builds the report from runs in the order main, AS-norm (when present), compared.
-fn build_report(mut reports: Vec<RunReport>, has_as_norm: bool, details: Option<RunDetails>) -> Report {
+fn build_report(
+    mut reports: Vec<RunReport>,
+    has_as_norm: bool,
+    details: Option<RunDetails>,
+) -> Report {
     let main = reports.remove(0);
-    let as_norm = if has_as_norm { Some(reports.remove(0)) } else { None };
-    Report { main, as_norm, compared: reports, details }
+    let as_norm = if has_as_norm {
+        Some(reports.remove(0))
+    } else {
+        None
+    };
+    Report {
+        main,
+        as_norm,
+        compared: reports,
+        details,
+    }
 }
 
 fn calibrate(args: &CalibrateArgs) -> Result<(), Failure> {
     if args.source.cohort_speakers > 0 {
         return Err(Failure::Usage(
-            "--cohort-speakers has no use in calibrate: the service compares raw cosine scores".to_string(),
+            "--cohort-speakers has no use in calibrate: the service compares raw cosine scores"
+                .to_string(),
         ));
     }
     let (trials, description, model) = calibration_scores(args)?;
@@ -376,7 +462,10 @@ fn calibrate(args: &CalibrateArgs) -> Result<(), Failure> {
         });
         println!("{json}");
     } else {
-        println!("threshold {} (accept when the cosine score is at least this)", point.threshold);
+        println!(
+            "threshold {} (accept when the cosine score is at least this)",
+            point.threshold
+        );
         for line in &provenance {
             println!("{line}");
         }
@@ -387,17 +476,31 @@ fn calibrate(args: &CalibrateArgs) -> Result<(), Failure> {
 
 /// Reads or computes the scores to calibrate on. Returns them with a description of their
 /// data and, when this run embedded the audio, of the model.
-fn calibration_scores(args: &CalibrateArgs) -> Result<(Vec<ScoredTrial>, String, Option<String>), Failure> {
+fn calibration_scores(
+    args: &CalibrateArgs,
+) -> Result<(Vec<ScoredTrial>, String, Option<String>), Failure> {
     if let Some(path) = &args.scores {
-        return Ok((scores::read_scores(path)?, format!("score file {}", path.display()), None));
+        return Ok((
+            scores::read_scores(path)?,
+            format!("score file {}", path.display()),
+            None,
+        ));
     }
     if args.source.trials.is_none() && args.source.manifest.is_none() {
-        return Err(Failure::Usage("give --trials, --manifest or --scores".to_string()));
+        return Err(Failure::Usage(
+            "give --trials, --manifest or --scores".to_string(),
+        ));
     }
 
     let source = trial_source(&args.source)?;
-    let (evaluation, details) = run_embeddings(&args.embedding, &source, Vec::new(), DEFAULT_TOP_N)?;
-    let model = format!("model {} ({}), voiceprint {}", details.model, details.precision, env!("CARGO_PKG_VERSION"));
+    let (evaluation, details) =
+        run_embeddings(&args.embedding, &source, Vec::new(), DEFAULT_TOP_N)?;
+    let model = format!(
+        "model {} ({}), voiceprint {}",
+        details.model,
+        details.precision,
+        env!("CARGO_PKG_VERSION")
+    );
     Ok((evaluation.cosine_trials(), source.description, Some(model)))
 }
 
@@ -406,43 +509,76 @@ fn trial_source(args: &TrialSourceArgs) -> Result<TrialSource, Failure> {
     let source = if let Some(list) = &args.trials {
         trial_list_source(args, list)?
     } else {
-        let manifest_path = args.manifest.as_ref().expect("clap requires --trials or --manifest");
+        let manifest_path = args
+            .manifest
+            .as_ref()
+            .expect("clap requires --trials or --manifest");
         prompted_source(args, manifest_path)?
     };
 
     if let Some(path) = &args.write_trials {
         trials::write_trial_list(path, source.trial_set.named_trials())?;
-        eprintln!("wrote {} trials to {}", source.trial_set.trials.len(), path.display());
+        eprintln!(
+            "wrote {} trials to {}",
+            source.trial_set.trials.len(),
+            path.display()
+        );
     }
     Ok(source)
 }
 
 fn trial_list_source(args: &TrialSourceArgs, list: &Path) -> Result<TrialSource, Failure> {
     let entries = trials::read_trial_list(list)?;
-    let audio_root = args.audio_root.clone().unwrap_or_else(|| parent_folder(list));
-    let enroll_map = args.enroll_map.as_deref().map(EnrollMap::read).transpose()?;
+    let audio_root = args
+        .audio_root
+        .clone()
+        .unwrap_or_else(|| parent_folder(list));
+    let enroll_map = args
+        .enroll_map
+        .as_deref()
+        .map(EnrollMap::read)
+        .transpose()?;
     let speakers = args.speakers.as_deref().map(Manifest::read).transpose()?;
     let join = match args.join {
         JoinArg::Mean => Join::Mean,
         JoinArg::Concat => Join::Concatenate,
     };
 
-    let source = TrialListSource { audio_root: &audio_root, join, enroll_map: enroll_map.as_ref(), speakers: speakers.as_ref() };
+    let source = TrialListSource {
+        audio_root: &audio_root,
+        join,
+        enroll_map: enroll_map.as_ref(),
+        speakers: speakers.as_ref(),
+    };
     let trial_set = source.trial_set(list, &entries)?;
     let description = format!(
         "trial list {} (audio root {}, sides joined by {})",
         list.display(),
         audio_root.display(),
-        if join == Join::Mean { "mean" } else { "concatenation" }
+        if join == Join::Mean {
+            "mean"
+        } else {
+            "concatenation"
+        }
     );
-    Ok(TrialSource { trial_set, held_out_cohort: Vec::new(), description })
+    Ok(TrialSource {
+        trial_set,
+        held_out_cohort: Vec::new(),
+        description,
+    })
 }
 
 fn prompted_source(args: &TrialSourceArgs, manifest_path: &Path) -> Result<TrialSource, Failure> {
     let protocol = PromptedProtocol {
-        enroll_utterances: args.enroll_utts.expect("clap requires --enroll-utts with --manifest"),
-        test_utterances: args.test_utts.expect("clap requires --test-utts with --manifest"),
-        trials: args.num_trials.expect("clap requires --num-trials with --manifest"),
+        enroll_utterances: args
+            .enroll_utts
+            .expect("clap requires --enroll-utts with --manifest"),
+        test_utterances: args
+            .test_utts
+            .expect("clap requires --test-utts with --manifest"),
+        trials: args
+            .num_trials
+            .expect("clap requires --num-trials with --manifest"),
         seed: args.seed.expect("clap requires --seed with --manifest"),
         cohort_speakers: args.cohort_speakers,
     };
@@ -468,7 +604,11 @@ fn prompted_source(args: &TrialSourceArgs, manifest_path: &Path) -> Result<Trial
     if protocol.cohort_speakers > 0 {
         description.push_str(&format!(", {} speakers held out", protocol.cohort_speakers));
     }
-    Ok(TrialSource { trial_set: draw.trial_set, held_out_cohort: draw.cohort, description })
+    Ok(TrialSource {
+        trial_set: draw.trial_set,
+        held_out_cohort: draw.cohort,
+        description,
+    })
 }
 
 fn parent_folder(path: &Path) -> PathBuf {
@@ -477,7 +617,10 @@ fn parent_folder(path: &Path) -> PathBuf {
 
 /// Collects the cohort: held-out speakers of the prompted protocol and every `--cohort`
 /// manifest.
-fn cohort_entries(manifests: &[PathBuf], source: &TrialSource) -> Result<Vec<CohortEntry>, Failure> {
+fn cohort_entries(
+    manifests: &[PathBuf],
+    source: &TrialSource,
+) -> Result<Vec<CohortEntry>, Failure> {
     let mut entries = source.held_out_cohort.clone();
     for path in manifests {
         entries.extend(cohort::cohort_from_manifest(&Manifest::read(path)?));
@@ -496,14 +639,20 @@ fn run_embeddings(
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build_global()
-            .map_err(|error| Failure::Usage(format!("cannot start {threads} worker threads: {error}")))?;
+            .map_err(|error| {
+                Failure::Usage(format!("cannot start {threads} worker threads: {error}"))
+            })?;
     }
 
     let embedder = load_embedder(args)?;
     let cache = open_cache(args)?;
     let recording_embedder = RecordingEmbedder::new(&embedder, cache.as_ref(), !args.quiet);
 
-    let request = EvaluationRequest { trial_set: source.trial_set.clone(), cohort, top_n };
+    let request = EvaluationRequest {
+        trial_set: source.trial_set.clone(),
+        cohort,
+        top_n,
+    };
     let evaluation = evaluate::evaluate(&request, &recording_embedder)?;
     let details = RunDetails::new(&evaluation, embedder.model().tag(), PRECISION.to_string());
     Ok((evaluation, details))
@@ -513,11 +662,17 @@ fn load_embedder(args: &EmbeddingArgs) -> Result<Embedder, Failure> {
     let mut settings = EmbedderSettings::default();
     if let Some(seconds) = args.min_speech_seconds {
         if !(seconds.is_finite() && seconds >= 0.0) {
-            return Err(Failure::Usage(format!("invalid --min-speech-seconds {seconds}: must be 0 or more")));
+            return Err(Failure::Usage(format!(
+                "invalid --min-speech-seconds {seconds}: must be 0 or more"
+            )));
         }
         settings.min_speech_seconds = seconds;
     }
-    let path = args.model.model.clone().unwrap_or_else(model::default_model_path);
+    let path = args
+        .model
+        .model
+        .clone()
+        .unwrap_or_else(model::default_model_path);
     Embedder::load(&path, settings).map_err(|error| Failure::Run(EvalError::Embed(error)))
 }
 
@@ -528,7 +683,10 @@ fn open_cache(args: &EmbeddingArgs) -> Result<Option<EmbeddingCache>, Failure> {
     let path = match &args.cache {
         Some(path) => path.clone(),
         None => default_cache_path().ok_or_else(|| {
-            Failure::Usage("neither XDG_CACHE_HOME nor HOME is set: give --cache FILE or --no-cache".to_string())
+            Failure::Usage(
+                "neither XDG_CACHE_HOME nor HOME is set: give --cache FILE or --no-cache"
+                    .to_string(),
+            )
         })?,
     };
     Ok(Some(EmbeddingCache::open(&path)?))
@@ -538,19 +696,34 @@ fn default_cache_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|home| PathBuf::from(home).join(".cache")))?;
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|home| PathBuf::from(home).join(".cache"))
+        })?;
     Some(base.join("voiceprint").join("embeddings.sqlite3"))
 }
 
 /// The scores of this run as score-file lines, with the value `score` picks.
-fn score_lines(set: &TrialSet, evaluation: &Evaluation, score: impl Fn(&TrialScore) -> Option<f64>) -> Vec<ScoreLine> {
+fn score_lines(
+    set: &TrialSet,
+    evaluation: &Evaluation,
+    score: impl Fn(&TrialScore) -> Option<f64>,
+) -> Vec<ScoreLine> {
     evaluation
         .scores
         .iter()
         .filter_map(|s| {
             let trial = &set.trials[s.trial];
-            let sides = (set.sides[trial.enroll].name.clone(), set.sides[trial.test].name.clone());
-            Some(ScoreLine { target: s.target, score: score(s)?, sides: Some(sides) })
+            let sides = (
+                set.sides[trial.enroll].name.clone(),
+                set.sides[trial.test].name.clone(),
+            );
+            Some(ScoreLine {
+                target: s.target,
+                score: score(s)?,
+                sides: Some(sides),
+            })
         })
         .collect()
 }
@@ -561,10 +734,14 @@ fn read_compared_scores(arguments: &[String]) -> Result<Vec<(String, Vec<ScoreLi
         .iter()
         .map(|argument| {
             let (name, path) = match argument.split_once('=') {
-                Some((name, path)) if !name.is_empty() && !name.contains(['/', '\\']) => (name.to_string(), PathBuf::from(path)),
+                Some((name, path)) if !name.is_empty() && !name.contains(['/', '\\']) => {
+                    (name.to_string(), PathBuf::from(path))
+                }
                 _ => {
                     let path = PathBuf::from(argument);
-                    let stem = path.file_stem().map_or_else(|| argument.clone(), |s| s.to_string_lossy().into_owned());
+                    let stem = path
+                        .file_stem()
+                        .map_or_else(|| argument.clone(), |s| s.to_string_lossy().into_owned());
                     (stem, path)
                 }
             };
@@ -575,12 +752,20 @@ fn read_compared_scores(arguments: &[String]) -> Result<Vec<(String, Vec<ScoreLi
 
 fn save_scores(args: &EvalArgs, set: &TrialSet, evaluation: &Evaluation) -> Result<(), Failure> {
     if args.save_as_norm_scores.is_some() && evaluation.cohort.is_none() {
-        return Err(Failure::Usage("--save-as-norm-scores needs a cohort (--cohort or --cohort-speakers)".to_string()));
+        return Err(Failure::Usage(
+            "--save-as-norm-scores needs a cohort (--cohort or --cohort-speakers)".to_string(),
+        ));
     }
 
     let outputs = [
-        (&args.save_scores, score_lines(set, evaluation, |s| Some(s.cosine))),
-        (&args.save_as_norm_scores, score_lines(set, evaluation, |s| s.as_norm)),
+        (
+            &args.save_scores,
+            score_lines(set, evaluation, |s| Some(s.cosine)),
+        ),
+        (
+            &args.save_as_norm_scores,
+            score_lines(set, evaluation, |s| s.as_norm),
+        ),
     ];
     for (path, lines) in outputs {
         let Some(path) = path else { continue };

@@ -17,6 +17,9 @@ use super::EvalError;
 /// SHA-256 of audio content.
 pub type Digest = [u8; 32];
 
+/// The vector, rejection code and rejection message columns of one cache row.
+type CachedRow = (Option<Vec<u8>>, Option<String>, Option<String>);
+
 /// Version of the key derivation and table layout; a change starts a new set of keys.
 const CACHE_FORMAT: &str = "voiceprint-embedding-cache/1";
 
@@ -29,7 +32,10 @@ pub struct CacheKey(String);
 pub enum Outcome {
     Embedded(Vec<f32>),
     /// The pipeline rejected the recording; `code` is the stable reason code.
-    Rejected { code: String, message: String },
+    Rejected {
+        code: String,
+        message: String,
+    },
 }
 
 /// What, besides the audio, an embedding depends on.
@@ -46,7 +52,12 @@ pub struct EmbeddingIdentity {
 impl CacheKey {
     pub fn new(content: &Digest, identity: &EmbeddingIdentity) -> Self {
         let mut hasher = Sha256::new();
-        for part in [CACHE_FORMAT, &identity.model, &identity.precision, &identity.pipeline] {
+        for part in [
+            CACHE_FORMAT,
+            &identity.model,
+            &identity.precision,
+            &identity.pipeline,
+        ] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
@@ -90,16 +101,25 @@ impl EmbeddingCache {
     /// Opens or creates the cache at `path`, creating its folder as needed.
     pub fn open(path: &Path) -> Result<Self, EvalError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| EvalError::Write { path: parent.to_path_buf(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| EvalError::Write {
+                path: parent.to_path_buf(),
+                source,
+            })?;
         }
-        let cache_error = |source| EvalError::Cache { path: path.to_path_buf(), source };
+        let cache_error = |source| EvalError::Cache {
+            path: path.to_path_buf(),
+            source,
+        };
 
         let connection = Connection::open(path).map_err(cache_error)?;
         // Write-ahead logging lets a second run read while another writes, and the busy
         // timeout makes concurrent runs wait for each other instead of failing.
-        connection.pragma_update(None, "journal_mode", "WAL").map_err(cache_error)?;
-        connection.busy_timeout(std::time::Duration::from_secs(30)).map_err(cache_error)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(cache_error)?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(cache_error)?;
         connection
             .execute_batch(
                 "CREATE TABLE IF NOT EXISTS embeddings (
@@ -113,7 +133,10 @@ impl EmbeddingCache {
                 )",
             )
             .map_err(cache_error)?;
-        Ok(EmbeddingCache { path: path.to_path_buf(), connection: Mutex::new(connection) })
+        Ok(EmbeddingCache {
+            path: path.to_path_buf(),
+            connection: Mutex::new(connection),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -123,30 +146,49 @@ impl EmbeddingCache {
     /// The cached outcome for `key`, or `None`. An entry whose vector is not a whole number
     /// of finite `f32` values counts as absent, so it is computed and written again.
     pub fn get(&self, key: &CacheKey) -> Result<Option<Outcome>, EvalError> {
-        let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let row: Option<(Option<Vec<u8>>, Option<String>, Option<String>)> = connection
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let row: Option<CachedRow> = connection
             .query_row(
                 "SELECT vector, rejection_code, rejection_message FROM embeddings WHERE key = ?1",
                 params![key.as_str()],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()
-            .map_err(|source| EvalError::Cache { path: self.path.clone(), source })?;
+            .map_err(|source| EvalError::Cache {
+                path: self.path.clone(),
+                source,
+            })?;
 
         Ok(match row {
             Some((Some(bytes), _, _)) => decode_vector(&bytes).map(Outcome::Embedded),
-            Some((None, Some(code), message)) => Some(Outcome::Rejected { code, message: message.unwrap_or_default() }),
+            Some((None, Some(code), message)) => Some(Outcome::Rejected {
+                code,
+                message: message.unwrap_or_default(),
+            }),
             _ => None,
         })
     }
 
     /// Stores `outcome` under `key`, replacing any earlier entry.
-    pub fn put(&self, key: &CacheKey, identity: &EmbeddingIdentity, outcome: &Outcome) -> Result<(), EvalError> {
+    pub fn put(
+        &self,
+        key: &CacheKey,
+        identity: &EmbeddingIdentity,
+        outcome: &Outcome,
+    ) -> Result<(), EvalError> {
         let (vector, code, message) = match outcome {
             Outcome::Embedded(vector) => (Some(encode_vector(vector)), None, None),
-            Outcome::Rejected { code, message } => (None, Some(code.as_str()), Some(message.as_str())),
+            Outcome::Rejected { code, message } => {
+                (None, Some(code.as_str()), Some(message.as_str()))
+            }
         };
-        let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         connection
             .execute(
                 "INSERT OR REPLACE INTO embeddings (key, model, precision, vector, rejection_code, rejection_message)
@@ -163,11 +205,13 @@ fn encode_vector(vector: &[f32]) -> Vec<u8> {
 }
 
 fn decode_vector(bytes: &[u8]) -> Option<Vec<f32>> {
-    if bytes.is_empty() || bytes.len() % 4 != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
         return None;
     }
-    let vector: Vec<f32> =
-        bytes.chunks_exact(4).map(|chunk| f32::from_le_bytes(chunk.try_into().expect("chunks of 4"))).collect();
+    let vector: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|chunk| f32::from_le_bytes(chunk.try_into().expect("chunks of 4")))
+        .collect();
     vector.iter().all(|v| v.is_finite()).then_some(vector)
 }
 
@@ -190,11 +234,23 @@ mod tests {
         let embedded = CacheKey::new(&file_digest(b"a"), &identity("fp32"));
         let rejected = CacheKey::new(&file_digest(b"b"), &identity("fp32"));
 
-        cache.put(&embedded, &identity("fp32"), &Outcome::Embedded(vec![0.5, -0.25])).unwrap();
-        let rejection = Outcome::Rejected { code: "NO_SPEECH".to_string(), message: "no speech found".to_string() };
+        cache
+            .put(
+                &embedded,
+                &identity("fp32"),
+                &Outcome::Embedded(vec![0.5, -0.25]),
+            )
+            .unwrap();
+        let rejection = Outcome::Rejected {
+            code: "NO_SPEECH".to_string(),
+            message: "no speech found".to_string(),
+        };
         cache.put(&rejected, &identity("fp32"), &rejection).unwrap();
 
-        assert_eq!(cache.get(&embedded).unwrap(), Some(Outcome::Embedded(vec![0.5, -0.25])));
+        assert_eq!(
+            cache.get(&embedded).unwrap(),
+            Some(Outcome::Embedded(vec![0.5, -0.25]))
+        );
         assert_eq!(cache.get(&rejected).unwrap(), Some(rejection));
     }
 
@@ -203,15 +259,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cache.sqlite3");
         let key = CacheKey::new(&file_digest(b"a"), &identity("fp32"));
-        EmbeddingCache::open(&path).unwrap().put(&key, &identity("fp32"), &Outcome::Embedded(vec![1.0])).unwrap();
+        EmbeddingCache::open(&path)
+            .unwrap()
+            .put(&key, &identity("fp32"), &Outcome::Embedded(vec![1.0]))
+            .unwrap();
 
-        assert_eq!(EmbeddingCache::open(&path).unwrap().get(&key).unwrap(), Some(Outcome::Embedded(vec![1.0])));
+        assert_eq!(
+            EmbeddingCache::open(&path).unwrap().get(&key).unwrap(),
+            Some(Outcome::Embedded(vec![1.0]))
+        );
     }
 
     #[test]
     fn precision_is_part_of_key() {
         let digest = file_digest(b"a");
-        assert_ne!(CacheKey::new(&digest, &identity("fp32")), CacheKey::new(&digest, &identity("int8")));
+        assert_ne!(
+            CacheKey::new(&digest, &identity("fp32")),
+            CacheKey::new(&digest, &identity("int8"))
+        );
     }
 
     #[test]

@@ -31,7 +31,10 @@ pub fn threshold_for_far(curve: &DetCurve, target_far: f64) -> Result<OperatingP
 
     let point = curve.at_false_alarm_rate(target_far);
     if !point.threshold.is_finite() {
-        return Err(EvalError::UnreachableFar { target_far, non_targets: curve.non_targets() });
+        return Err(EvalError::UnreachableFar {
+            target_far,
+            non_targets: curve.non_targets(),
+        });
     }
     Ok(point)
 }
@@ -39,42 +42,67 @@ pub fn threshold_for_far(curve: &DetCurve, target_far: f64) -> Result<OperatingP
 /// Sets the top-level `threshold` in the TOML settings file at `path`, creating the file if
 /// needed, with one comment line per entry of `provenance` above it. Every other key and
 /// comment of the file is kept as it was. The file is replaced atomically.
-pub fn write_threshold(path: &Path, threshold: f64, provenance: &[String]) -> Result<(), EvalError> {
+pub fn write_threshold(
+    path: &Path,
+    threshold: f64,
+    provenance: &[String],
+) -> Result<(), EvalError> {
     let text = match files::read_text(path, MAX_CONFIG_BYTES) {
         Ok(text) => text,
-        Err(EvalError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(EvalError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            String::new()
+        }
         Err(error) => return Err(error),
     };
-    let updated = set_threshold(&text, threshold, provenance)
-        .map_err(|reason| EvalError::InvalidConfig { path: path.to_path_buf(), reason })?;
+    let updated =
+        set_threshold(&text, threshold, provenance).map_err(|reason| EvalError::InvalidConfig {
+            path: path.to_path_buf(),
+            reason,
+        })?;
     files::write_atomically(path, updated.as_bytes())
 }
 
 /// Returns `text` with the threshold and its provenance comment set.
 pub fn set_threshold(text: &str, threshold: f64, provenance: &[String]) -> Result<String, String> {
-    let mut document: DocumentMut = text.parse().map_err(|error: toml_edit::TomlError| error.to_string())?;
+    let mut document: DocumentMut = text
+        .parse()
+        .map_err(|error: toml_edit::TomlError| error.to_string())?;
     let root = document.as_table_mut();
-    let old_prefix = match root.get(THRESHOLD_KEY) {
-        Some(Item::Value(v)) if v.is_float() || v.is_integer() => root
-            .key_mut(THRESHOLD_KEY)
-            .and_then(|mut key| key.leaf_decor_mut().prefix().and_then(|p| p.as_str()).map(str::to_string))
-            .unwrap_or_default(),
-        Some(_) => return Err(format!("the existing \"{THRESHOLD_KEY}\" is not a number, so it is left for you to fix")),
-        None => take_leading_comments(&mut document),
-    };
+    let old_prefix =
+        match root.get(THRESHOLD_KEY) {
+            Some(Item::Value(v)) if v.is_float() || v.is_integer() => root
+                .key_mut(THRESHOLD_KEY)
+                .and_then(|mut key| {
+                    key.leaf_decor_mut()
+                        .prefix()
+                        .and_then(|p| p.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_default(),
+            Some(_) => return Err(format!(
+                "the existing \"{THRESHOLD_KEY}\" is not a number, so it is left for you to fix"
+            )),
+            None => take_leading_comments(&mut document),
+        };
 
     let mut prefix: String = old_prefix
         .split_inclusive('\n')
         .filter(|line| !line.trim_start().starts_with(PROVENANCE_MARKER))
         .collect();
     for line in provenance {
-        let line: String = line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let line: String = line
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         prefix.push_str(&format!("{PROVENANCE_MARKER} {line}\n"));
     }
 
     let root = document.as_table_mut();
     root.insert(THRESHOLD_KEY, value(threshold));
-    root.key_mut(THRESHOLD_KEY).expect("the key was just inserted").leaf_decor_mut().set_prefix(prefix);
+    root.key_mut(THRESHOLD_KEY)
+        .expect("the key was just inserted")
+        .leaf_decor_mut()
+        .set_prefix(prefix);
     Ok(document.to_string())
 }
 
@@ -87,7 +115,11 @@ fn take_leading_comments(document: &mut DocumentMut) -> String {
         return String::new();
     }
     if let Some(decor) = first_header_decor(document.as_table_mut()) {
-        let leading = decor.prefix().and_then(|p| p.as_str()).unwrap_or_default().to_string();
+        let leading = decor
+            .prefix()
+            .and_then(|p| p.as_str())
+            .unwrap_or_default()
+            .to_string();
         decor.set_prefix("\n");
         return leading;
     }
@@ -146,16 +178,21 @@ mod tests {
         assert!(updated.contains("# Service settings\n"));
         assert!(updated.contains("listen = \"127.0.0.1:0\" # loopback only\n"));
         assert!(updated.contains("[limits]\nmax_seconds = 30\n"));
-        assert!(updated.contains("# voiceprint calibrate: prompted protocol, seed 59\nthreshold = 0.75\n"));
+        assert!(updated
+            .contains("# voiceprint calibrate: prompted protocol, seed 59\nthreshold = 0.75\n"));
 
         let parsed: toml::Table = toml::from_str(&updated).unwrap();
         assert_eq!(parsed["threshold"].as_float(), Some(0.75));
-        assert!(parsed["limits"].get("threshold").is_none(), "the threshold must be a top-level key");
+        assert!(
+            parsed["limits"].get("threshold").is_none(),
+            "the threshold must be a top-level key"
+        );
     }
 
     #[test]
     fn recalibration_replaces_value_and_provenance() {
-        let text = "# Decision threshold, cosine.\n# voiceprint calibrate: old data\nthreshold = 0.5\n";
+        let text =
+            "# Decision threshold, cosine.\n# voiceprint calibrate: old data\nthreshold = 0.5\n";
         let updated = set_threshold(text, 0.8125, &provenance("new data")).unwrap();
 
         assert_eq!(
@@ -179,7 +216,10 @@ mod tests {
     fn comment_only_file_keeps_comment_first() {
         let updated = set_threshold("# Service settings\n", 0.75, &provenance("data")).unwrap();
 
-        assert_eq!(updated, "# Service settings\n# voiceprint calibrate: data\nthreshold = 0.75\n");
+        assert_eq!(
+            updated,
+            "# Service settings\n# voiceprint calibrate: data\nthreshold = 0.75\n"
+        );
     }
 
     #[test]
@@ -205,20 +245,43 @@ mod tests {
 
     #[test]
     fn threshold_keeps_far_within_target() {
-        let mut trials: Vec<ScoredTrial> = (0..200).map(|i| ScoredTrial { target: false, score: i as f64 / 200.0 }).collect();
-        trials.extend((0..50).map(|i| ScoredTrial { target: true, score: 0.5 + i as f64 / 100.0 }));
+        let mut trials: Vec<ScoredTrial> = (0..200)
+            .map(|i| ScoredTrial {
+                target: false,
+                score: i as f64 / 200.0,
+            })
+            .collect();
+        trials.extend((0..50).map(|i| ScoredTrial {
+            target: true,
+            score: 0.5 + i as f64 / 100.0,
+        }));
         let curve = DetCurve::new(&trials).unwrap();
 
         let point = threshold_for_far(&curve, 0.01).unwrap();
-        let accepted = trials.iter().filter(|t| !t.target && t.score >= point.threshold).count();
+        let accepted = trials
+            .iter()
+            .filter(|t| !t.target && t.score >= point.threshold)
+            .count();
         assert!(accepted <= 2, "{accepted} of 200 non-targets accepted");
         assert!(point.false_alarm_rate <= 0.01);
     }
 
     #[test]
     fn far_target_outside_0_1_is_rejected() {
-        let curve = DetCurve::new(&[ScoredTrial { target: true, score: 0.9 }, ScoredTrial { target: false, score: 0.1 }])
-            .unwrap();
-        assert!(matches!(threshold_for_far(&curve, 1.0), Err(EvalError::InvalidSetting { .. })));
+        let curve = DetCurve::new(&[
+            ScoredTrial {
+                target: true,
+                score: 0.9,
+            },
+            ScoredTrial {
+                target: false,
+                score: 0.1,
+            },
+        ])
+        .unwrap();
+        assert!(matches!(
+            threshold_for_far(&curve, 1.0),
+            Err(EvalError::InvalidSetting { .. })
+        ));
     }
 }

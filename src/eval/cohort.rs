@@ -20,7 +20,10 @@ pub fn cohort_from_manifest(manifest: &Manifest) -> Vec<CohortEntry> {
     manifest
         .entries()
         .iter()
-        .map(|entry| CohortEntry { recording: Recording::File(manifest.resolve(entry)), speaker: entry.speaker.clone() })
+        .map(|entry| CohortEntry {
+            recording: Recording::File(manifest.resolve(entry)),
+            speaker: entry.speaker.clone(),
+        })
         .collect()
 }
 
@@ -29,20 +32,33 @@ pub fn cohort_from_manifest(manifest: &Manifest) -> Vec<CohortEntry> {
 /// are rejected too.
 pub fn check_speakers_disjoint(cohort: &[CohortEntry], trials: &TrialSet) -> Result<(), EvalError> {
     if let Some(side) = trials.sides.iter().find(|side| side.speakers.is_empty()) {
-        return Err(EvalError::TrialSpeakersUnknown { side: side.name.clone() });
+        return Err(EvalError::TrialSpeakersUnknown {
+            side: side.name.clone(),
+        });
     }
 
     let trial_speakers = trials.speakers();
-    let shared: BTreeSet<&str> =
-        cohort.iter().map(|e| e.speaker.as_str()).filter(|s| trial_speakers.contains(s)).collect();
+    let shared: BTreeSet<&str> = cohort
+        .iter()
+        .map(|e| e.speaker.as_str())
+        .filter(|s| trial_speakers.contains(s))
+        .collect();
     if !shared.is_empty() {
-        return Err(EvalError::CohortSpeakersInTrials { speakers: shared.into_iter().map(str::to_string).collect() });
+        return Err(EvalError::CohortSpeakersInTrials {
+            speakers: shared.into_iter().map(str::to_string).collect(),
+        });
     }
 
     let trial_files = trials.files();
-    let shared_file = cohort.iter().flat_map(|e| e.recording.files()).find(|f| trial_files.contains(f.as_path()));
+    let shared_file = cohort
+        .iter()
+        .flat_map(|e| e.recording.files())
+        .find(|f| trial_files.contains(f.as_path()));
     if let Some(file) = shared_file {
-        return Err(EvalError::CohortFileInTrials { cohort_file: file.clone(), trial_file: file.clone() });
+        return Err(EvalError::CohortFileInTrials {
+            cohort_file: file.clone(),
+            trial_file: file.clone(),
+        });
     }
     Ok(())
 }
@@ -54,13 +70,21 @@ pub fn check_contents_disjoint(
     trials: &TrialSet,
     digests: &HashMap<PathBuf, Digest>,
 ) -> Result<(), EvalError> {
-    let trial_files: HashMap<&Digest, &Path> =
-        trials.files().into_iter().filter_map(|file| digests.get(file).map(|d| (d, file))).collect();
+    let trial_files: HashMap<&Digest, &Path> = trials
+        .files()
+        .into_iter()
+        .filter_map(|file| digests.get(file).map(|d| (d, file)))
+        .collect();
 
     for file in cohort.iter().flat_map(|e| e.recording.files()) {
-        let Some(digest) = digests.get(file) else { continue };
+        let Some(digest) = digests.get(file) else {
+            continue;
+        };
         if let Some(trial_file) = trial_files.get(digest) {
-            return Err(EvalError::CohortFileInTrials { cohort_file: file.clone(), trial_file: trial_file.to_path_buf() });
+            return Err(EvalError::CohortFileInTrials {
+                cohort_file: file.clone(),
+                trial_file: trial_file.to_path_buf(),
+            });
         }
     }
     Ok(())
@@ -80,11 +104,21 @@ mod tests {
                 speakers: [speaker.to_string()].into(),
             })
             .collect();
-        TrialSet { sides, trials: vec![Trial { target: false, enroll: 0, test: 1 }] }
+        TrialSet {
+            sides,
+            trials: vec![Trial {
+                target: false,
+                enroll: 0,
+                test: 1,
+            }],
+        }
     }
 
     fn entry(path: &str, speaker: &str) -> CohortEntry {
-        CohortEntry { recording: Recording::File(path.into()), speaker: speaker.to_string() }
+        CohortEntry {
+            recording: Recording::File(path.into()),
+            speaker: speaker.to_string(),
+        }
     }
 
     #[test]
@@ -97,7 +131,9 @@ mod tests {
     fn shared_speaker_is_rejected() {
         let cohort = [entry("/cohort/c.wav", "C"), entry("/cohort/b.wav", "B")];
         let error = check_speakers_disjoint(&cohort, &trial_set(&["A", "B"])).unwrap_err();
-        assert!(matches!(error, EvalError::CohortSpeakersInTrials { speakers } if speakers == ["B"]));
+        assert!(
+            matches!(error, EvalError::CohortSpeakersInTrials { speakers } if speakers == ["B"])
+        );
     }
 
     #[test]
@@ -117,11 +153,15 @@ mod tests {
 
     #[test]
     fn copied_trial_file_is_rejected() {
-        let digests: HashMap<PathBuf, Digest> =
-            [("/trials/A.wav".into(), [1; 32]), ("/trials/B.wav".into(), [2; 32]), ("/cohort/copy.wav".into(), [2; 32])]
-                .into();
+        let digests: HashMap<PathBuf, Digest> = [
+            ("/trials/A.wav".into(), [1; 32]),
+            ("/trials/B.wav".into(), [2; 32]),
+            ("/cohort/copy.wav".into(), [2; 32]),
+        ]
+        .into();
         let cohort = [entry("/cohort/copy.wav", "C")];
-        let error = check_contents_disjoint(&cohort, &trial_set(&["A", "B"]), &digests).unwrap_err();
+        let error =
+            check_contents_disjoint(&cohort, &trial_set(&["A", "B"]), &digests).unwrap_err();
         assert!(
             matches!(error, EvalError::CohortFileInTrials { trial_file, .. } if trial_file == Path::new("/trials/B.wav"))
         );

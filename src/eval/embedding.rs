@@ -43,15 +43,28 @@ struct RecordingResult {
 }
 
 impl<'a> RecordingEmbedder<'a> {
-    pub fn new(embedder: &'a Embedder, cache: Option<&'a EmbeddingCache>, show_progress: bool) -> Self {
+    pub fn new(
+        embedder: &'a Embedder,
+        cache: Option<&'a EmbeddingCache>,
+        show_progress: bool,
+    ) -> Self {
         let identity = EmbeddingIdentity {
             model: embedder.model().tag(),
             precision: PRECISION.to_string(),
             // NOTE: a change to the pipeline's code that keeps the crate version reuses the old
             // entries; run with --no-cache or delete the cache file after such a change.
-            pipeline: format!("voiceprint {} {:?}", env!("CARGO_PKG_VERSION"), embedder.settings()),
+            pipeline: format!(
+                "voiceprint {} {:?}",
+                env!("CARGO_PKG_VERSION"),
+                embedder.settings()
+            ),
         };
-        RecordingEmbedder { embedder, cache, identity, show_progress }
+        RecordingEmbedder {
+            embedder,
+            cache,
+            identity,
+            show_progress,
+        }
     }
 
     pub fn identity(&self) -> &EmbeddingIdentity {
@@ -102,12 +115,19 @@ impl<'a> RecordingEmbedder<'a> {
             match self.read_audio(path)? {
                 Ok(bytes) => contents.push(bytes),
                 Err(rejection) => {
-                    return Ok(RecordingResult { outcome: rejection, digests: Vec::new(), cache_hit: false })
+                    return Ok(RecordingResult {
+                        outcome: rejection,
+                        digests: Vec::new(),
+                        cache_hit: false,
+                    })
                 }
             }
         }
 
-        let digests: Vec<Digest> = contents.iter().map(|bytes| cache::file_digest(bytes)).collect();
+        let digests: Vec<Digest> = contents
+            .iter()
+            .map(|bytes| cache::file_digest(bytes))
+            .collect();
         let content_digest = match recording {
             Recording::File(_) => digests[0],
             Recording::Concatenation(_) => cache::concatenation_digest(&digests),
@@ -115,15 +135,28 @@ impl<'a> RecordingEmbedder<'a> {
         let key = CacheKey::new(&content_digest, &self.identity);
         let file_digests = recording.files().iter().cloned().zip(digests).collect();
 
-        if let Some(outcome) = self.cache.map(|cache| cache.get(&key)).transpose()?.flatten() {
-            return Ok(RecordingResult { outcome, digests: file_digests, cache_hit: true });
+        if let Some(outcome) = self
+            .cache
+            .map(|cache| cache.get(&key))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(RecordingResult {
+                outcome,
+                digests: file_digests,
+                cache_hit: true,
+            });
         }
 
         let outcome = self.run_pipeline(&contents)?;
         if let Some(cache) = self.cache {
             cache.put(&key, &self.identity, &outcome)?;
         }
-        Ok(RecordingResult { outcome, digests: file_digests, cache_hit: false })
+        Ok(RecordingResult {
+            outcome,
+            digests: file_digests,
+            cache_hit: false,
+        })
     }
 
     /// Reads an audio file within the pipeline's size limit. A file over the limit is a
@@ -133,7 +166,10 @@ impl<'a> RecordingEmbedder<'a> {
         match files::read_bytes(path, limit as u64) {
             Ok(bytes) => Ok(Ok(bytes)),
             Err(EvalError::FileTooLarge { bytes, .. }) => {
-                let error = AudioError::TooLarge { bytes: usize::try_from(bytes).unwrap_or(usize::MAX), limit };
+                let error = AudioError::TooLarge {
+                    bytes: usize::try_from(bytes).unwrap_or(usize::MAX),
+                    limit,
+                };
                 Ok(Err(rejection(&error)))
             }
             Err(error) => Err(error),
@@ -146,7 +182,8 @@ impl<'a> RecordingEmbedder<'a> {
         let result = if let [bytes] = contents {
             self.embedder.embed(AudioSource::Container(bytes))
         } else {
-            self.concatenate(contents).and_then(|decoded| self.embedder.embed_decoded(&decoded))
+            self.concatenate(contents)
+                .and_then(|decoded| self.embedder.embed_decoded(&decoded))
         };
 
         match result {
@@ -161,7 +198,10 @@ impl<'a> RecordingEmbedder<'a> {
         let mut source_channels = 1;
         for bytes in contents {
             let decoded = self.embedder.decode(AudioSource::Container(bytes))?;
-            samples.extend(audio::resample::to_model_rate(&decoded.samples, decoded.sample_rate)?);
+            samples.extend(audio::resample::to_model_rate(
+                &decoded.samples,
+                decoded.sample_rate,
+            )?);
             source_channels = source_channels.max(decoded.source_channels);
         }
         Ok(DecodedAudio {
@@ -174,5 +214,8 @@ impl<'a> RecordingEmbedder<'a> {
 }
 
 fn rejection(error: &AudioError) -> Outcome {
-    Outcome::Rejected { code: error.code().to_string(), message: error.to_string() }
+    Outcome::Rejected {
+        code: error.code().to_string(),
+        message: error.to_string(),
+    }
 }

@@ -11,37 +11,70 @@ use crate::scoring::ScoringError;
 #[derive(Debug, Error)]
 pub enum EvalError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{path} is {bytes} bytes, over the limit of {limit} bytes")]
-    FileTooLarge { path: PathBuf, bytes: u64, limit: u64 },
+    FileTooLarge {
+        path: PathBuf,
+        bytes: u64,
+        limit: u64,
+    },
 
     #[error("{path} is not UTF-8 text (invalid byte at offset {offset})")]
     NotUtf8 { path: PathBuf, offset: usize },
 
     #[error("{path}, line {line}: {reason}")]
-    InvalidLine { path: PathBuf, line: usize, reason: String },
+    InvalidLine {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 
     #[error("{path} has no column \"{column}\" in its header line")]
     MissingColumn { path: PathBuf, column: String },
 
     #[error("{path}, line {line}: a side names {files} files, over the limit of {limit}")]
-    TooManyFiles { path: PathBuf, line: usize, files: usize, limit: usize },
+    TooManyFiles {
+        path: PathBuf,
+        line: usize,
+        files: usize,
+        limit: usize,
+    },
 
     #[error("{path}, line {line}: enrolment \"{id}\" is not in the enrolment map")]
-    UnknownEnrollment { path: PathBuf, line: usize, id: String },
+    UnknownEnrollment {
+        path: PathBuf,
+        line: usize,
+        id: String,
+    },
 
     #[error("{file} is not listed in the speaker manifest {manifest}")]
     UnknownSpeaker { file: String, manifest: PathBuf },
 
     #[error("invalid {name} {value}: {reason}")]
-    InvalidSetting { name: &'static str, value: String, reason: String },
+    InvalidSetting {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
 
-    #[error("{found} speakers have at least {utterances} utterances, and the protocol needs {needed}")]
-    NotEnoughSpeakers { found: usize, needed: usize, utterances: usize },
+    #[error(
+        "{found} speakers have at least {utterances} utterances, and the protocol needs {needed}"
+    )]
+    NotEnoughSpeakers {
+        found: usize,
+        needed: usize,
+        utterances: usize,
+    },
 
     #[error("the speaker of trial side \"{side}\" is unknown, so the AS-norm cohort cannot be checked for overlap; pass --speakers with a manifest of the audio root")]
     TrialSpeakersUnknown { side: String },
@@ -50,7 +83,10 @@ pub enum EvalError {
     CohortSpeakersInTrials { speakers: Vec<String> },
 
     #[error("cohort file {cohort_file} has the same content as trial file {trial_file}")]
-    CohortFileInTrials { cohort_file: PathBuf, trial_file: PathBuf },
+    CohortFileInTrials {
+        cohort_file: PathBuf,
+        trial_file: PathBuf,
+    },
 
     #[error("score {index} is {score}, not a finite number")]
     NonFiniteScore { index: usize, score: f64 },
@@ -65,7 +101,10 @@ pub enum EvalError {
     InvalidConfig { path: PathBuf, reason: String },
 
     #[error("embedding cache {path}: {source}")]
-    Cache { path: PathBuf, source: rusqlite::Error },
+    Cache {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 
     #[error("cannot draw plot {path}: {reason}")]
     Plot { path: PathBuf, reason: String },

@@ -60,17 +60,36 @@ pub struct Evaluation {
 
 impl Evaluation {
     pub fn cosine_trials(&self) -> Vec<ScoredTrial> {
-        self.scores.iter().map(|s| ScoredTrial { target: s.target, score: s.cosine }).collect()
+        self.scores
+            .iter()
+            .map(|s| ScoredTrial {
+                target: s.target,
+                score: s.cosine,
+            })
+            .collect()
     }
 
     pub fn as_norm_trials(&self) -> Option<Vec<ScoredTrial>> {
         self.cohort?;
-        Some(self.scores.iter().filter_map(|s| Some(ScoredTrial { target: s.target, score: s.as_norm? })).collect())
+        Some(
+            self.scores
+                .iter()
+                .filter_map(|s| {
+                    Some(ScoredTrial {
+                        target: s.target,
+                        score: s.as_norm?,
+                    })
+                })
+                .collect(),
+        )
     }
 }
 
 /// Embeds what `request` needs and scores its trials.
-pub fn evaluate(request: &EvaluationRequest, embedder: &RecordingEmbedder<'_>) -> Result<Evaluation, EvalError> {
+pub fn evaluate(
+    request: &EvaluationRequest,
+    embedder: &RecordingEmbedder<'_>,
+) -> Result<Evaluation, EvalError> {
     if !request.cohort.is_empty() {
         cohort::check_speakers_disjoint(&request.cohort, &request.trial_set)?;
     }
@@ -85,10 +104,18 @@ pub fn evaluate(request: &EvaluationRequest, embedder: &RecordingEmbedder<'_>) -
         None
     } else {
         cohort::check_contents_disjoint(&request.cohort, &request.trial_set, &embedded.digests)?;
-        Some(build_as_norm(&request.cohort, &embedded.outcomes, request.top_n)?)
+        Some(build_as_norm(
+            &request.cohort,
+            &embedded.outcomes,
+            request.top_n,
+        )?)
     };
 
-    let mut evaluation = score(&request.trial_set, &embedded.outcomes, as_norm.as_ref().map(|(norm, _)| norm))?;
+    let mut evaluation = score(
+        &request.trial_set,
+        &embedded.outcomes,
+        as_norm.as_ref().map(|(norm, _)| norm),
+    )?;
     evaluation.recordings = recordings.len();
     evaluation.cache_hits = embedded.cache_hits;
     evaluation.cohort = as_norm.map(|(_, summary)| summary);
@@ -120,16 +147,27 @@ fn build_as_norm(
         })
         .collect();
 
-    let speakers: std::collections::BTreeSet<&str> = accepted.iter().map(|(e, _)| e.speaker.as_str()).collect();
+    let speakers: std::collections::BTreeSet<&str> =
+        accepted.iter().map(|(e, _)| e.speaker.as_str()).collect();
     let top_n = top_n.min(accepted.len());
-    let embeddings = accepted.into_iter().map(|(_, vector)| vector.clone()).collect::<Vec<_>>();
-    let summary = CohortSummary { recordings: embeddings.len(), speakers: speakers.len(), top_n };
+    let embeddings = accepted
+        .into_iter()
+        .map(|(_, vector)| vector.clone())
+        .collect::<Vec<_>>();
+    let summary = CohortSummary {
+        recordings: embeddings.len(),
+        speakers: speakers.len(),
+        top_n,
+    };
     Ok((AsNorm::new(embeddings, top_n)?, summary))
 }
 
 /// Averages the recording embeddings of each side, or returns the reason code of the side's
 /// first rejected recording.
-fn side_embeddings(set: &TrialSet, outcomes: &HashMap<Recording, Outcome>) -> Vec<Result<Vec<f32>, String>> {
+fn side_embeddings(
+    set: &TrialSet,
+    outcomes: &HashMap<Recording, Outcome>,
+) -> Vec<Result<Vec<f32>, String>> {
     set.sides
         .iter()
         .map(|side| {
@@ -155,7 +193,12 @@ fn score(
     let statistics: Vec<Option<CohortStatistics>> = match as_norm {
         Some(norm) => sides
             .iter()
-            .map(|side| side.as_ref().ok().map(|embedding| norm.statistics(embedding)).transpose())
+            .map(|side| {
+                side.as_ref()
+                    .ok()
+                    .map(|embedding| norm.statistics(embedding))
+                    .transpose()
+            })
             .collect::<Result<_, _>>()?,
         None => vec![None; sides.len()],
     };
@@ -183,7 +226,12 @@ fn score(
             (Some(norm), Some(e), Some(t)) => Some(norm.normalize(cosine, e, t)),
             _ => None,
         };
-        evaluation.scores.push(TrialScore { trial: index, target: trial.target, cosine, as_norm: normalized });
+        evaluation.scores.push(TrialScore {
+            trial: index,
+            target: trial.target,
+            cosine,
+            as_norm: normalized,
+        });
     }
     Ok(evaluation)
 }
@@ -194,7 +242,11 @@ mod tests {
     use crate::eval::protocol::{Side, Trial};
 
     fn side(name: &str) -> Side {
-        Side { name: name.to_string(), recordings: vec![Recording::File(name.into())], speakers: Default::default() }
+        Side {
+            name: name.to_string(),
+            recordings: vec![Recording::File(name.into())],
+            speakers: Default::default(),
+        }
     }
 
     fn embedded(vector: &[f32]) -> Outcome {
@@ -205,14 +257,28 @@ mod tests {
     fn rejected_side_skips_its_trials() {
         let set = TrialSet {
             sides: vec![side("a"), side("b"), side("c")],
-            trials: vec![Trial { target: true, enroll: 0, test: 1 }, Trial { target: false, enroll: 0, test: 2 }],
+            trials: vec![
+                Trial {
+                    target: true,
+                    enroll: 0,
+                    test: 1,
+                },
+                Trial {
+                    target: false,
+                    enroll: 0,
+                    test: 2,
+                },
+            ],
         };
         let outcomes = HashMap::from([
             (Recording::File("a".into()), embedded(&[1.0, 0.0])),
             (Recording::File("b".into()), embedded(&[0.6, 0.8])),
             (
                 Recording::File("c".into()),
-                Outcome::Rejected { code: "NO_SPEECH".to_string(), message: String::new() },
+                Outcome::Rejected {
+                    code: "NO_SPEECH".to_string(),
+                    message: String::new(),
+                },
             ),
         ]);
 
@@ -226,7 +292,14 @@ mod tests {
     fn mean_side_averages_its_recordings() {
         let mut enroll = side("a");
         enroll.recordings.push(Recording::File("b".into()));
-        let set = TrialSet { sides: vec![enroll, side("c")], trials: vec![Trial { target: true, enroll: 0, test: 1 }] };
+        let set = TrialSet {
+            sides: vec![enroll, side("c")],
+            trials: vec![Trial {
+                target: true,
+                enroll: 0,
+                test: 1,
+            }],
+        };
         let outcomes = HashMap::from([
             (Recording::File("a".into()), embedded(&[1.0, 0.0])),
             (Recording::File("b".into()), embedded(&[0.0, 1.0])),

@@ -21,19 +21,32 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, EvalError> {
 
 /// Reads a file of at most `limit` bytes, checking the size before allocating.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, EvalError> {
-    let read_error = |source| EvalError::Read { path: path.to_path_buf(), source };
+    let read_error = |source| EvalError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
 
     let file = fs::File::open(path).map_err(read_error)?;
     let size = file.metadata().map_err(read_error)?.len();
     if size > limit {
-        return Err(EvalError::FileTooLarge { path: path.to_path_buf(), bytes: size, limit });
+        return Err(EvalError::FileTooLarge {
+            path: path.to_path_buf(),
+            bytes: size,
+            limit,
+        });
     }
 
     // The file may grow between the size check and the read, so the read is bounded too.
     let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(read_error)?;
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
     if bytes.len() as u64 > limit {
-        return Err(EvalError::FileTooLarge { path: path.to_path_buf(), bytes: bytes.len() as u64, limit });
+        return Err(EvalError::FileTooLarge {
+            path: path.to_path_buf(),
+            bytes: bytes.len() as u64,
+            limit,
+        });
     }
     Ok(bytes)
 }
@@ -41,7 +54,10 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, EvalError> {
 /// Writes `contents` to a temporary file beside `path` and renames it over `path`, so that a
 /// reader never sees a half-written file.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), EvalError> {
-    let write_error = |source| EvalError::Write { path: path.to_path_buf(), source };
+    let write_error = |source| EvalError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
 
     let file_name = path.file_name().ok_or_else(|| EvalError::Write {
         path: path.to_path_buf(),
@@ -76,7 +92,14 @@ mod tests {
         fs::write(&path, "0123456789").unwrap();
 
         let error = read_text(&path, 4).unwrap_err();
-        assert!(matches!(error, EvalError::FileTooLarge { bytes: 10, limit: 4, .. }));
+        assert!(matches!(
+            error,
+            EvalError::FileTooLarge {
+                bytes: 10,
+                limit: 4,
+                ..
+            }
+        ));
     }
 
     #[test]

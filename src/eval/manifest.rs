@@ -36,17 +36,23 @@ impl Manifest {
 
     /// Parses manifest text; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Self, EvalError> {
-        let mut lines = text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty());
         let (_, header) = lines.next().ok_or_else(|| EvalError::MissingColumn {
             path: path.to_path_buf(),
             column: PATH_COLUMN.to_string(),
         })?;
         let columns: Vec<&str> = header.split('\t').map(str::trim).collect();
         let column_index = |name: &str| {
-            columns.iter().position(|c| *c == name).ok_or_else(|| EvalError::MissingColumn {
-                path: path.to_path_buf(),
-                column: name.to_string(),
-            })
+            columns
+                .iter()
+                .position(|c| *c == name)
+                .ok_or_else(|| EvalError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: name.to_string(),
+                })
         };
         let path_index = column_index(PATH_COLUMN)?;
         let speaker_index = column_index(SPEAKER_COLUMN)?;
@@ -55,21 +61,40 @@ impl Manifest {
         let mut seen = HashSet::new();
         for (index, line) in lines {
             let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
-            let invalid = |reason: String| EvalError::InvalidLine { path: path.to_path_buf(), line: index + 1, reason };
+            let invalid = |reason: String| EvalError::InvalidLine {
+                path: path.to_path_buf(),
+                line: index + 1,
+                reason,
+            };
 
-            let (Some(&relative_path), Some(&speaker)) = (fields.get(path_index), fields.get(speaker_index)) else {
-                return Err(invalid(format!("expected {} tab-separated columns, found {}", columns.len(), fields.len())));
+            let (Some(&relative_path), Some(&speaker)) =
+                (fields.get(path_index), fields.get(speaker_index))
+            else {
+                return Err(invalid(format!(
+                    "expected {} tab-separated columns, found {}",
+                    columns.len(),
+                    fields.len()
+                )));
             };
             if relative_path.is_empty() || speaker.is_empty() {
-                return Err(invalid("the path and the speaker must not be empty".to_string()));
+                return Err(invalid(
+                    "the path and the speaker must not be empty".to_string(),
+                ));
             }
             if !seen.insert(relative_path) {
                 return Err(invalid(format!("{relative_path} is listed twice")));
             }
-            entries.push(ManifestEntry { relative_path: relative_path.to_string(), speaker: speaker.to_string() });
+            entries.push(ManifestEntry {
+                relative_path: relative_path.to_string(),
+                speaker: speaker.to_string(),
+            });
         }
 
-        Ok(Manifest { path: path.to_path_buf(), root: root.to_path_buf(), entries })
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+            entries,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -94,7 +119,10 @@ impl Manifest {
     pub fn by_speaker(&self) -> BTreeMap<&str, Vec<&ManifestEntry>> {
         let mut groups: BTreeMap<&str, Vec<&ManifestEntry>> = BTreeMap::new();
         for entry in &self.entries {
-            groups.entry(entry.speaker.as_str()).or_default().push(entry);
+            groups
+                .entry(entry.speaker.as_str())
+                .or_default()
+                .push(entry);
         }
         for entries in groups.values_mut() {
             entries.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
@@ -104,7 +132,10 @@ impl Manifest {
 
     /// The speaker of each entry, keyed by its relative path.
     pub fn speakers_by_path(&self) -> HashMap<&str, &str> {
-        self.entries.iter().map(|e| (e.relative_path.as_str(), e.speaker.as_str())).collect()
+        self.entries
+            .iter()
+            .map(|e| (e.relative_path.as_str(), e.speaker.as_str()))
+            .collect()
     }
 }
 
@@ -118,7 +149,10 @@ mod tests {
 
     #[test]
     fn columns_are_found_by_name() {
-        let manifest = parse("speaker_id\tduration_seconds\trelative_path\nb\t1.0\tb/2.wav\na\t2.0\ta/1.wav\n").unwrap();
+        let manifest = parse(
+            "speaker_id\tduration_seconds\trelative_path\nb\t1.0\tb/2.wav\na\t2.0\ta/1.wav\n",
+        )
+        .unwrap();
         let groups = manifest.by_speaker();
         assert_eq!(groups.keys().copied().collect::<Vec<_>>(), vec!["a", "b"]);
         assert_eq!(manifest.resolve(groups["a"][0]), Path::new("data/a/1.wav"));

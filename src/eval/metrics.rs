@@ -64,12 +64,18 @@ impl DetCurve {
     /// Builds the curve; scores must be finite and both classes present.
     pub fn new(trials: &[ScoredTrial]) -> Result<Self, EvalError> {
         if let Some(index) = trials.iter().position(|t| !t.score.is_finite()) {
-            return Err(EvalError::NonFiniteScore { index, score: trials[index].score });
+            return Err(EvalError::NonFiniteScore {
+                index,
+                score: trials[index].score,
+            });
         }
         let targets = trials.iter().filter(|t| t.target).count();
         let non_targets = trials.len() - targets;
         if targets == 0 || non_targets == 0 {
-            return Err(EvalError::MissingTrialClass { targets, non_targets });
+            return Err(EvalError::MissingTrialClass {
+                targets,
+                non_targets,
+            });
         }
 
         let mut sorted = trials.to_vec();
@@ -92,7 +98,9 @@ impl DetCurve {
 
             // Trials with equal scores are accepted together, so a point is added only after
             // the last of a run of ties.
-            let last_of_ties = sorted.get(i + 1).is_none_or(|next| next.score != trial.score);
+            let last_of_ties = sorted
+                .get(i + 1)
+                .is_none_or(|next| next.score != trial.score);
             if last_of_ties {
                 curve.thresholds.push(trial.score);
                 curve.misses.push(targets - accepted_targets);
@@ -151,7 +159,10 @@ impl DetCurve {
     /// The equal error rate as a fraction, with its threshold.
     pub fn equal_error_rate(&self) -> (f64, f64) {
         let point = self.equal_error_point();
-        ((point.miss_rate + point.false_alarm_rate) / 2.0, point.threshold)
+        (
+            (point.miss_rate + point.false_alarm_rate) / 2.0,
+            point.threshold,
+        )
     }
 
     /// The minimum over thresholds of the detection cost
@@ -162,7 +173,8 @@ impl DetCurve {
         let default_cost = target_prior.min(1.0 - target_prior);
         let mut best = (f64::INFINITY, f64::INFINITY);
         for point in self.points() {
-            let cost = (target_prior * point.miss_rate + (1.0 - target_prior) * point.false_alarm_rate)
+            let cost = (target_prior * point.miss_rate
+                + (1.0 - target_prior) * point.false_alarm_rate)
                 / default_cost;
             if cost < best.0 {
                 best = (cost, point.threshold);
@@ -176,7 +188,10 @@ impl DetCurve {
     /// qualifies, so this returns a miss rate of 1 when no score is high enough.
     pub fn at_false_alarm_rate(&self, max_false_alarm_rate: f64) -> OperatingPoint {
         // The false-alarm rate never decreases along the curve.
-        let last_within = self.points().take_while(|p| p.false_alarm_rate <= max_false_alarm_rate).count();
+        let last_within = self
+            .points()
+            .take_while(|p| p.false_alarm_rate <= max_false_alarm_rate)
+            .count();
         self.point(last_within.max(1) - 1)
     }
 
@@ -184,15 +199,22 @@ impl DetCurve {
     pub fn at_threshold(&self, threshold: f64) -> OperatingPoint {
         // Thresholds decrease along the curve, so the last point at or above `threshold`
         // accepts exactly the scores at or above it.
-        let at_or_above = self.thresholds.iter().take_while(|&&t| t >= threshold).count();
-        OperatingPoint { threshold, ..self.point(at_or_above.max(1) - 1) }
+        let at_or_above = self
+            .thresholds
+            .iter()
+            .take_while(|&&t| t >= threshold)
+            .count();
+        OperatingPoint {
+            threshold,
+            ..self.point(at_or_above.max(1) - 1)
+        }
     }
 
     /// All reported metrics.
     pub fn metrics(&self) -> Metrics {
         let (eer, eer_threshold) = self.equal_error_rate();
-        let at_far_0_1pct =
-            (self.non_targets >= MIN_NON_TARGETS_FOR_FAR_0_1PCT).then(|| self.at_false_alarm_rate(0.001));
+        let at_far_0_1pct = (self.non_targets >= MIN_NON_TARGETS_FOR_FAR_0_1PCT)
+            .then(|| self.at_false_alarm_rate(0.001));
         Metrics {
             trials: self.targets + self.non_targets,
             targets: self.targets,
@@ -211,9 +233,17 @@ mod tests {
     use super::*;
 
     fn trials(targets: &[f64], non_targets: &[f64]) -> Vec<ScoredTrial> {
-        let mut all: Vec<ScoredTrial> =
-            targets.iter().map(|&score| ScoredTrial { target: true, score }).collect();
-        all.extend(non_targets.iter().map(|&score| ScoredTrial { target: false, score }));
+        let mut all: Vec<ScoredTrial> = targets
+            .iter()
+            .map(|&score| ScoredTrial {
+                target: true,
+                score,
+            })
+            .collect();
+        all.extend(non_targets.iter().map(|&score| ScoredTrial {
+            target: false,
+            score,
+        }));
         all
     }
 
@@ -264,7 +294,13 @@ mod tests {
     #[test]
     fn one_class_is_rejected() {
         let error = DetCurve::new(&trials(&[0.5, 0.6], &[])).unwrap_err();
-        assert!(matches!(error, EvalError::MissingTrialClass { targets: 2, non_targets: 0 }));
+        assert!(matches!(
+            error,
+            EvalError::MissingTrialClass {
+                targets: 2,
+                non_targets: 0
+            }
+        ));
     }
 
     #[test]

@@ -61,13 +61,24 @@ impl PromptedProtocol {
             value: value.to_string(),
             reason: reason.to_string(),
         };
-        for (name, value) in [("--enroll-utts", self.enroll_utterances), ("--test-utts", self.test_utterances)] {
+        for (name, value) in [
+            ("--enroll-utts", self.enroll_utterances),
+            ("--test-utts", self.test_utterances),
+        ] {
             if value == 0 || value > MAX_FILES_PER_SIDE {
-                return Err(invalid(name, value, &format!("must be between 1 and {MAX_FILES_PER_SIDE}")));
+                return Err(invalid(
+                    name,
+                    value,
+                    &format!("must be between 1 and {MAX_FILES_PER_SIDE}"),
+                ));
             }
         }
         if self.trials < 2 || self.trials > MAX_TRIALS {
-            return Err(invalid("--num-trials", self.trials, &format!("must be between 2 and {MAX_TRIALS}")));
+            return Err(invalid(
+                "--num-trials",
+                self.trials,
+                &format!("must be between 2 and {MAX_TRIALS}"),
+            ));
         }
         Ok(())
     }
@@ -78,12 +89,18 @@ impl PromptedProtocol {
 
         let groups = manifest.by_speaker();
         let needed = self.enroll_utterances + self.test_utterances;
-        let (mut eligible, skipped): (Vec<&str>, Vec<&str>) =
-            groups.iter().map(|(speaker, _)| *speaker).partition(|speaker| groups[speaker].len() >= needed);
+        let (mut eligible, skipped): (Vec<&str>, Vec<&str>) = groups
+            .keys()
+            .copied()
+            .partition(|speaker| groups[speaker].len() >= needed);
 
         let cohort_speakers = self.hold_out_cohort_speakers(&mut eligible)?;
         if eligible.len() < 2 {
-            return Err(EvalError::NotEnoughSpeakers { found: eligible.len(), needed: 2, utterances: needed });
+            return Err(EvalError::NotEnoughSpeakers {
+                found: eligible.len(),
+                needed: 2,
+                utterances: needed,
+            });
         }
 
         let mut trial_set = TrialSet::default();
@@ -91,11 +108,18 @@ impl PromptedProtocol {
         self.draw_trials(manifest, &enrolled, &mut trial_set);
 
         let cohort = self.cohort_recordings(manifest, &groups, &cohort_speakers);
-        Ok(PromptedDraw { trial_set, cohort, skipped_speakers: skipped.into_iter().map(str::to_string).collect() })
+        Ok(PromptedDraw {
+            trial_set,
+            cohort,
+            skipped_speakers: skipped.into_iter().map(str::to_string).collect(),
+        })
     }
 
     /// Moves `cohort_speakers` speakers, drawn with the seed, out of `eligible`.
-    fn hold_out_cohort_speakers<'m>(&self, eligible: &mut Vec<&'m str>) -> Result<Vec<&'m str>, EvalError> {
+    fn hold_out_cohort_speakers<'m>(
+        &self,
+        eligible: &mut Vec<&'m str>,
+    ) -> Result<Vec<&'m str>, EvalError> {
         if self.cohort_speakers == 0 {
             return Ok(Vec::new());
         }
@@ -103,13 +127,18 @@ impl PromptedProtocol {
             return Err(EvalError::InvalidSetting {
                 name: "--cohort-speakers",
                 value: self.cohort_speakers.to_string(),
-                reason: format!("{} speakers qualify and at least 2 must remain for the trials", eligible.len()),
+                reason: format!(
+                    "{} speakers qualify and at least 2 must remain for the trials",
+                    eligible.len()
+                ),
             });
         }
 
         let mut generator = SplitMix64::for_purpose(self.seed, "cohort speakers");
-        let drawn: BTreeSet<usize> =
-            generator.sample_indices(eligible.len(), self.cohort_speakers).into_iter().collect();
+        let drawn: BTreeSet<usize> = generator
+            .sample_indices(eligible.len(), self.cohort_speakers)
+            .into_iter()
+            .collect();
         let cohort = drawn.iter().map(|&i| eligible[i]).collect();
         let mut index = 0;
         eligible.retain(|_| {
@@ -134,11 +163,18 @@ impl PromptedProtocol {
                 let utterances = &groups[speaker];
                 let drawn = generator.sample_indices(utterances.len(), self.enroll_utterances);
                 let chosen: Vec<&ManifestEntry> = drawn.iter().map(|&i| utterances[i]).collect();
-                let test_pool =
-                    utterances.iter().enumerate().filter(|(i, _)| !drawn.contains(i)).map(|(_, e)| *e).collect();
+                let test_pool = utterances
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !drawn.contains(i))
+                    .map(|(_, e)| *e)
+                    .collect();
 
                 trial_set.sides.push(prompted_side(manifest, &chosen));
-                Enrolled { side: trial_set.sides.len() - 1, test_pool }
+                Enrolled {
+                    side: trial_set.sides.len() - 1,
+                    test_pool,
+                }
             })
             .collect()
     }
@@ -146,7 +182,12 @@ impl PromptedProtocol {
     /// Draws the trials. Enrolled speakers take turns, separately for targets and
     /// non-targets, so each speaker claims about the same number of both. The impostor of a
     /// non-target trial is drawn uniformly from the other speakers.
-    fn draw_trials(&self, manifest: &Manifest, enrolled: &[Enrolled<'_>], trial_set: &mut TrialSet) {
+    fn draw_trials(
+        &self,
+        manifest: &Manifest,
+        enrolled: &[Enrolled<'_>],
+        trial_set: &mut TrialSet,
+    ) {
         let mut generator = SplitMix64::for_purpose(self.seed, "trials");
         let mut side_index = HashMap::new();
         let speakers = enrolled.len();
@@ -158,14 +199,23 @@ impl PromptedProtocol {
                 claimed
             } else {
                 let other = generator.below(speakers - 1);
-                if other >= claimed { other + 1 } else { other }
+                if other >= claimed {
+                    other + 1
+                } else {
+                    other
+                }
             };
             let speaking = &enrolled[speaking];
 
             let drawn = generator.sample_indices(speaking.test_pool.len(), self.test_utterances);
-            let utterances: Vec<&ManifestEntry> = drawn.iter().map(|&i| speaking.test_pool[i]).collect();
+            let utterances: Vec<&ManifestEntry> =
+                drawn.iter().map(|&i| speaking.test_pool[i]).collect();
             let test = trial_set.intern_side(&mut side_index, prompted_side(manifest, &utterances));
-            trial_set.trials.push(Trial { target, enroll: enrolled[claimed].side, test });
+            trial_set.trials.push(Trial {
+                target,
+                enroll: enrolled[claimed].side,
+                test,
+            });
         }
     }
 
@@ -183,7 +233,10 @@ impl PromptedProtocol {
             generator.shuffle(&mut utterances);
             for chunk in utterances.chunks_exact(self.test_utterances) {
                 let files: Vec<PathBuf> = chunk.iter().map(|e| manifest.resolve(e)).collect();
-                cohort.push(CohortEntry { recording: Recording::concatenation(files), speaker: speaker.to_string() });
+                cohort.push(CohortEntry {
+                    recording: Recording::concatenation(files),
+                    speaker: speaker.to_string(),
+                });
             }
         }
         cohort
@@ -194,10 +247,18 @@ impl PromptedProtocol {
 /// by `+`.
 fn prompted_side(manifest: &Manifest, utterances: &[&ManifestEntry]) -> Side {
     let separator = SIDE_SEPARATOR.to_string();
-    let name = utterances.iter().map(|e| e.relative_path.as_str()).collect::<Vec<_>>().join(&separator);
+    let name = utterances
+        .iter()
+        .map(|e| e.relative_path.as_str())
+        .collect::<Vec<_>>()
+        .join(&separator);
     let files = utterances.iter().map(|e| manifest.resolve(e)).collect();
     let speakers = utterances.iter().map(|e| e.speaker.clone()).collect();
-    Side { name, recordings: vec![Recording::concatenation(files)], speakers }
+    Side {
+        name,
+        recordings: vec![Recording::concatenation(files)],
+        speakers,
+    }
 }
 
 #[cfg(test)]
@@ -217,7 +278,13 @@ mod tests {
     }
 
     fn protocol(trials: usize, seed: u64) -> PromptedProtocol {
-        PromptedProtocol { enroll_utterances: 3, test_utterances: 2, trials, seed, cohort_speakers: 0 }
+        PromptedProtocol {
+            enroll_utterances: 3,
+            test_utterances: 2,
+            trials,
+            seed,
+            cohort_speakers: 0,
+        }
     }
 
     fn speaker_of(side: &Side) -> &str {
@@ -300,10 +367,14 @@ mod tests {
 
     #[test]
     fn cohort_speakers_are_held_out() {
-        let protocol = PromptedProtocol { cohort_speakers: 2, ..protocol(100, 59) };
+        let protocol = PromptedProtocol {
+            cohort_speakers: 2,
+            ..protocol(100, 59)
+        };
         let draw = protocol.draw(&manifest(6, 8)).unwrap();
 
-        let cohort_speakers: BTreeSet<&str> = draw.cohort.iter().map(|e| e.speaker.as_str()).collect();
+        let cohort_speakers: BTreeSet<&str> =
+            draw.cohort.iter().map(|e| e.speaker.as_str()).collect();
         assert_eq!(cohort_speakers.len(), 2);
         assert!(cohort_speakers.is_disjoint(&draw.trial_set.speakers()));
         // 8 utterances per speaker give 4 recordings of 2.
@@ -313,13 +384,25 @@ mod tests {
     #[test]
     fn too_few_speakers_are_rejected() {
         let error = protocol(10, 1).draw(&manifest(1, 8)).unwrap_err();
-        assert!(matches!(error, EvalError::NotEnoughSpeakers { found: 1, .. }));
+        assert!(matches!(
+            error,
+            EvalError::NotEnoughSpeakers { found: 1, .. }
+        ));
     }
 
     #[test]
     fn zero_utterances_are_rejected() {
-        let protocol = PromptedProtocol { test_utterances: 0, ..protocol(10, 1) };
+        let protocol = PromptedProtocol {
+            test_utterances: 0,
+            ..protocol(10, 1)
+        };
         let error = protocol.draw(&manifest(3, 8)).unwrap_err();
-        assert!(matches!(error, EvalError::InvalidSetting { name: "--test-utts", .. }));
+        assert!(matches!(
+            error,
+            EvalError::InvalidSetting {
+                name: "--test-utts",
+                ..
+            }
+        ));
     }
 }

@@ -76,13 +76,20 @@ pub struct TrialSet {
 impl TrialSet {
     /// Every recording that the trials need, each once, in a stable order.
     pub fn recordings(&self) -> Vec<Recording> {
-        let unique: BTreeSet<&Recording> = self.sides.iter().flat_map(|side| &side.recordings).collect();
+        let unique: BTreeSet<&Recording> = self
+            .sides
+            .iter()
+            .flat_map(|side| &side.recordings)
+            .collect();
         unique.into_iter().cloned().collect()
     }
 
     /// The speakers heard in any trial.
     pub fn speakers(&self) -> BTreeSet<&str> {
-        self.sides.iter().flat_map(|side| side.speakers.iter().map(String::as_str)).collect()
+        self.sides
+            .iter()
+            .flat_map(|side| side.speakers.iter().map(String::as_str))
+            .collect()
     }
 
     /// Every file that any trial reads.
@@ -97,12 +104,20 @@ impl TrialSet {
     /// The trials as (label, enrolment name, test name), the layout of a trial list.
     pub fn named_trials(&self) -> impl Iterator<Item = (bool, &str, &str)> {
         self.trials.iter().map(|trial| {
-            (trial.target, self.sides[trial.enroll].name.as_str(), self.sides[trial.test].name.as_str())
+            (
+                trial.target,
+                self.sides[trial.enroll].name.as_str(),
+                self.sides[trial.test].name.as_str(),
+            )
         })
     }
 
     /// Adds a side unless one with the same name and recordings exists; returns its index.
-    pub(super) fn intern_side(&mut self, index: &mut HashMap<(String, Vec<Recording>), usize>, side: Side) -> usize {
+    pub(super) fn intern_side(
+        &mut self,
+        index: &mut HashMap<(String, Vec<Recording>), usize>,
+        side: Side,
+    ) -> usize {
         let key = (side.name.clone(), side.recordings.clone());
         *index.entry(key).or_insert_with(|| {
             self.sides.push(side);
@@ -124,26 +139,47 @@ pub struct TrialListSource<'a> {
 
 impl TrialListSource<'_> {
     /// Resolves the entries of a trial list into a trial set.
-    pub fn trial_set(&self, list_path: &Path, entries: &[TrialEntry]) -> Result<TrialSet, EvalError> {
+    pub fn trial_set(
+        &self,
+        list_path: &Path,
+        entries: &[TrialEntry],
+    ) -> Result<TrialSet, EvalError> {
         let speakers_by_path = self.speakers.map(Manifest::speakers_by_path);
         let mut set = TrialSet::default();
         let mut index = HashMap::new();
 
         for entry in entries {
             let enroll_files = match self.enroll_map {
-                Some(map) => map.files(&entry.enroll).map(<[String]>::to_vec).ok_or_else(|| {
-                    EvalError::UnknownEnrollment { path: list_path.to_path_buf(), line: entry.line, id: entry.enroll.clone() }
-                })?,
-                None => entry.enroll.split(trials::SIDE_SEPARATOR).map(str::to_string).collect(),
+                Some(map) => map
+                    .files(&entry.enroll)
+                    .map(<[String]>::to_vec)
+                    .ok_or_else(|| EvalError::UnknownEnrollment {
+                        path: list_path.to_path_buf(),
+                        line: entry.line,
+                        id: entry.enroll.clone(),
+                    })?,
+                None => entry
+                    .enroll
+                    .split(trials::SIDE_SEPARATOR)
+                    .map(str::to_string)
+                    .collect(),
             };
-            let test_files: Vec<String> = entry.test.split(trials::SIDE_SEPARATOR).map(str::to_string).collect();
+            let test_files: Vec<String> = entry
+                .test
+                .split(trials::SIDE_SEPARATOR)
+                .map(str::to_string)
+                .collect();
 
             let enroll = self.side(&entry.enroll, enroll_files, speakers_by_path.as_ref())?;
             let test = self.side(&entry.test, test_files, speakers_by_path.as_ref())?;
 
             let enroll = set.intern_side(&mut index, enroll);
             let test = set.intern_side(&mut index, test);
-            set.trials.push(Trial { target: entry.target, enroll, test });
+            set.trials.push(Trial {
+                target: entry.target,
+                enroll,
+                test,
+            });
         }
         Ok(set)
     }
@@ -157,18 +193,30 @@ impl TrialListSource<'_> {
         let mut speakers = BTreeSet::new();
         if let Some(map) = speakers_by_path {
             for file in &files {
-                let speaker = map.get(file.as_str()).ok_or_else(|| EvalError::UnknownSpeaker {
-                    file: file.clone(),
-                    manifest: self.speakers.map(|m| m.path().to_path_buf()).unwrap_or_default(),
-                })?;
+                let speaker = map
+                    .get(file.as_str())
+                    .ok_or_else(|| EvalError::UnknownSpeaker {
+                        file: file.clone(),
+                        manifest: self
+                            .speakers
+                            .map(|m| m.path().to_path_buf())
+                            .unwrap_or_default(),
+                    })?;
                 speakers.insert(speaker.to_string());
             }
         }
-        Ok(Side { name: name.to_string(), recordings: self.recordings(&files), speakers })
+        Ok(Side {
+            name: name.to_string(),
+            recordings: self.recordings(&files),
+            speakers,
+        })
     }
 
     fn recordings(&self, files: &[String]) -> Vec<Recording> {
-        let paths: Vec<PathBuf> = files.iter().map(|file| self.audio_root.join(file)).collect();
+        let paths: Vec<PathBuf> = files
+            .iter()
+            .map(|file| self.audio_root.join(file))
+            .collect();
         match self.join {
             Join::Mean => paths.into_iter().map(Recording::File).collect(),
             Join::Concatenate => vec![Recording::concatenation(paths)],
@@ -186,7 +234,12 @@ mod tests {
     }
 
     fn source(join: Join) -> TrialListSource<'static> {
-        TrialListSource { audio_root: Path::new("/audio"), join, enroll_map: None, speakers: None }
+        TrialListSource {
+            audio_root: Path::new("/audio"),
+            join,
+            enroll_map: None,
+            speakers: None,
+        }
     }
 
     #[test]
@@ -201,33 +254,53 @@ mod tests {
 
     #[test]
     fn mean_join_keeps_files_apart() {
-        let set = source(Join::Mean).trial_set(Path::new("t"), &entries("1 a.wav+b.wav c.wav\n")).unwrap();
+        let set = source(Join::Mean)
+            .trial_set(Path::new("t"), &entries("1 a.wav+b.wav c.wav\n"))
+            .unwrap();
         assert_eq!(
             set.sides[0].recordings,
-            vec![Recording::File("/audio/a.wav".into()), Recording::File("/audio/b.wav".into())]
+            vec![
+                Recording::File("/audio/a.wav".into()),
+                Recording::File("/audio/b.wav".into())
+            ]
         );
     }
 
     #[test]
     fn concatenate_join_makes_one_recording() {
-        let set = source(Join::Concatenate).trial_set(Path::new("t"), &entries("1 a.wav+b.wav c.wav\n")).unwrap();
+        let set = source(Join::Concatenate)
+            .trial_set(Path::new("t"), &entries("1 a.wav+b.wav c.wav\n"))
+            .unwrap();
         assert_eq!(
             set.sides[0].recordings,
-            vec![Recording::Concatenation(vec!["/audio/a.wav".into(), "/audio/b.wav".into()])]
+            vec![Recording::Concatenation(vec![
+                "/audio/a.wav".into(),
+                "/audio/b.wav".into()
+            ])]
         );
-        assert_eq!(set.sides[1].recordings, vec![Recording::File("/audio/c.wav".into())]);
+        assert_eq!(
+            set.sides[1].recordings,
+            vec![Recording::File("/audio/c.wav".into())]
+        );
     }
 
     #[test]
     fn enrolment_ids_resolve_through_map() {
         let map = EnrollMap::parse("e1 x.wav y.wav\n", Path::new("enroll.map")).unwrap();
-        let source = TrialListSource { enroll_map: Some(&map), ..source(Join::Mean) };
+        let source = TrialListSource {
+            enroll_map: Some(&map),
+            ..source(Join::Mean)
+        };
 
-        let set = source.trial_set(Path::new("t"), &entries("e1 t.wav 1\n")).unwrap();
+        let set = source
+            .trial_set(Path::new("t"), &entries("e1 t.wav 1\n"))
+            .unwrap();
         assert_eq!(set.sides[0].name, "e1");
         assert_eq!(set.sides[0].recordings.len(), 2);
 
-        let error = source.trial_set(Path::new("t"), &entries("e2 t.wav 1\n")).unwrap_err();
+        let error = source
+            .trial_set(Path::new("t"), &entries("e2 t.wav 1\n"))
+            .unwrap_err();
         assert!(matches!(error, EvalError::UnknownEnrollment { line: 1, id, .. } if id == "e2"));
     }
 
@@ -239,12 +312,22 @@ mod tests {
             Path::new("/audio"),
         )
         .unwrap();
-        let source = TrialListSource { speakers: Some(&manifest), ..source(Join::Mean) };
+        let source = TrialListSource {
+            speakers: Some(&manifest),
+            ..source(Join::Mean)
+        };
 
-        let set = source.trial_set(Path::new("t"), &entries("0 a.wav b.wav\n")).unwrap();
-        assert_eq!(set.speakers().into_iter().collect::<Vec<_>>(), vec!["A", "B"]);
+        let set = source
+            .trial_set(Path::new("t"), &entries("0 a.wav b.wav\n"))
+            .unwrap();
+        assert_eq!(
+            set.speakers().into_iter().collect::<Vec<_>>(),
+            vec!["A", "B"]
+        );
 
-        let error = source.trial_set(Path::new("t"), &entries("0 a.wav c.wav\n")).unwrap_err();
+        let error = source
+            .trial_set(Path::new("t"), &entries("0 a.wav c.wav\n"))
+            .unwrap_err();
         assert!(matches!(error, EvalError::UnknownSpeaker { file, .. } if file == "c.wav"));
     }
 }

@@ -182,12 +182,28 @@ impl Report {
             write_details(&mut text, details);
         }
 
-        let runs: Vec<&RunReport> = std::iter::once(&self.main).chain(&self.as_norm).chain(&self.compared).collect();
-        let name_width = runs.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).max(4);
+        let runs: Vec<&RunReport> = std::iter::once(&self.main)
+            .chain(&self.as_norm)
+            .chain(&self.compared)
+            .collect();
+        let name_width = runs
+            .iter()
+            .map(|r| r.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(4);
         writeln!(
             text,
             "{:<name_width$}  {:>7}  {:>7}  {:>7}  {:>8}  {:>8}  {:>8}  {:>17}  {:>17}",
-            "run", "trials", "targets", "EER", "EER thr", "minDCF1", "minDCF5", "FRR@FAR1% (thr)", "FRR@FAR0.1% (thr)"
+            "run",
+            "trials",
+            "targets",
+            "EER",
+            "EER thr",
+            "minDCF1",
+            "minDCF5",
+            "FRR@FAR1% (thr)",
+            "FRR@FAR0.1% (thr)"
         )
         .unwrap();
         for run in &runs {
@@ -207,9 +223,15 @@ impl Report {
             )
             .unwrap();
         }
-        text.push_str("minDCF1 and minDCF5: normalised minimum detection cost at P_target 0.01 and 0.05.\n");
+        text.push_str(
+            "minDCF1 and minDCF5: normalised minimum detection cost at P_target 0.01 and 0.05.\n",
+        );
 
-        let fixed: Vec<&RunReport> = runs.iter().copied().filter(|run| run.at_threshold.is_some()).collect();
+        let fixed: Vec<&RunReport> = runs
+            .iter()
+            .copied()
+            .filter(|run| run.at_threshold.is_some())
+            .collect();
         for run in fixed {
             let point = run.at_threshold.expect("filtered on presence");
             writeln!(
@@ -241,10 +263,26 @@ fn write_details(text: &mut String, details: &RunDetails) {
     )
     .unwrap();
     let skipped: usize = details.skipped_trials.values().sum();
-    writeln!(text, "{} trials listed, {} scored", details.trials_listed, details.trials_listed - skipped).unwrap();
+    writeln!(
+        text,
+        "{} trials listed, {} scored",
+        details.trials_listed,
+        details.trials_listed - skipped
+    )
+    .unwrap();
     if !details.rejected_recordings.is_empty() {
-        writeln!(text, "recordings rejected by the pipeline: {}", format_counts(&details.rejected_recordings)).unwrap();
-        writeln!(text, "trials skipped for them: {}", format_counts(&details.skipped_trials)).unwrap();
+        writeln!(
+            text,
+            "recordings rejected by the pipeline: {}",
+            format_counts(&details.rejected_recordings)
+        )
+        .unwrap();
+        writeln!(
+            text,
+            "trials skipped for them: {}",
+            format_counts(&details.skipped_trials)
+        )
+        .unwrap();
     }
     if let Some(cohort) = details.cohort {
         writeln!(
@@ -258,7 +296,11 @@ fn write_details(text: &mut String, details: &RunDetails) {
 }
 
 fn format_counts(counts: &BTreeMap<String, usize>) -> String {
-    counts.iter().map(|(code, n)| format!("{n} {code}")).collect::<Vec<_>>().join(", ")
+    counts
+        .iter()
+        .map(|(code, n)| format!("{n} {code}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -267,14 +309,35 @@ mod tests {
     use crate::eval::metrics::{DetCurve, ScoredTrial};
 
     fn run(name: &str, non_targets: usize) -> RunReport {
-        let mut trials = vec![ScoredTrial { target: true, score: 0.9 }, ScoredTrial { target: true, score: 0.4 }];
-        trials.extend((0..non_targets).map(|i| ScoredTrial { target: false, score: i as f64 / non_targets as f64 / 2.0 }));
-        RunReport { name: name.to_string(), metrics: DetCurve::new(&trials).unwrap().metrics(), at_threshold: None }
+        let mut trials = vec![
+            ScoredTrial {
+                target: true,
+                score: 0.9,
+            },
+            ScoredTrial {
+                target: true,
+                score: 0.4,
+            },
+        ];
+        trials.extend((0..non_targets).map(|i| ScoredTrial {
+            target: false,
+            score: i as f64 / non_targets as f64 / 2.0,
+        }));
+        RunReport {
+            name: name.to_string(),
+            metrics: DetCurve::new(&trials).unwrap().metrics(),
+            at_threshold: None,
+        }
     }
 
     #[test]
     fn json_has_required_keys() {
-        let report = Report { main: run("cosine", 10), as_norm: None, compared: vec![], details: None };
+        let report = Report {
+            main: run("cosine", 10),
+            as_norm: None,
+            compared: vec![],
+            details: None,
+        };
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         for key in [
             "trials",
@@ -295,7 +358,12 @@ mod tests {
 
     #[test]
     fn json_far_0_1pct_from_1000_non_targets() {
-        let report = Report { main: run("cosine", 1000), as_norm: None, compared: vec![], details: None };
+        let report = Report {
+            main: run("cosine", 1000),
+            as_norm: None,
+            compared: vec![],
+            details: None,
+        };
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         assert!(json["frr_at_far_0.1pct"].is_number());
     }
@@ -310,7 +378,10 @@ mod tests {
         };
         let text = report.to_text();
         for name in ["cosine", "AS-norm", "resemblyzer"] {
-            assert!(text.lines().any(|line| line.starts_with(name)), "no row for {name}");
+            assert!(
+                text.lines().any(|line| line.starts_with(name)),
+                "no row for {name}"
+            );
         }
     }
 }

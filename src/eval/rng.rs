@@ -65,7 +65,10 @@ impl SplitMix64 {
     ///
     /// Panics when `count > len`.
     pub fn sample_indices(&mut self, len: usize, count: usize) -> Vec<usize> {
-        assert!(count <= len, "cannot draw {count} distinct items from {len}");
+        assert!(
+            count <= len,
+            "cannot draw {count} distinct items from {len}"
+        );
         let mut indices: Vec<usize> = (0..len).collect();
         for i in 0..count {
             let j = i + self.below(len - i);
@@ -85,7 +88,11 @@ mod tests {
         // First outputs for seed 1234567 of Vigna's public-domain C code (splitmix64.c),
         // compiled with gcc.
         let mut generator = SplitMix64::new(1_234_567);
-        let expected: [u64; 3] = [6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423];
+        let expected: [u64; 3] = [
+            6_457_827_717_110_365_317,
+            3_203_168_211_198_807_973,
+            9_817_491_932_198_370_423,
+        ];
         for value in expected {
             assert_eq!(generator.next_u64(), value);
         }

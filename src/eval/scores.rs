@@ -20,13 +20,19 @@ pub struct ScoreLine {
 
 impl ScoreLine {
     pub fn scored_trial(&self) -> ScoredTrial {
-        ScoredTrial { target: self.target, score: self.score }
+        ScoredTrial {
+            target: self.target,
+            score: self.score,
+        }
     }
 }
 
 /// Reads the labels and scores of a score file.
 pub fn read_scores(path: &Path) -> Result<Vec<ScoredTrial>, EvalError> {
-    Ok(read_score_lines(path)?.iter().map(ScoreLine::scored_trial).collect())
+    Ok(read_score_lines(path)?
+        .iter()
+        .map(ScoreLine::scored_trial)
+        .collect())
 }
 
 /// Reads a score file with the sides its lines name.
@@ -43,22 +49,42 @@ pub fn parse_scores(text: &str, path: &Path) -> Result<Vec<ScoreLine>, EvalError
         if fields.is_empty() {
             continue;
         }
-        let invalid = |reason: String| EvalError::InvalidLine { path: path.to_path_buf(), line: index + 1, reason };
+        let invalid = |reason: String| EvalError::InvalidLine {
+            path: path.to_path_buf(),
+            line: index + 1,
+            reason,
+        };
 
         if fields.len() != 2 && fields.len() != 4 {
-            return Err(invalid(format!("expected 2 or 4 fields (label score [enroll test]), found {}", fields.len())));
+            return Err(invalid(format!(
+                "expected 2 or 4 fields (label score [enroll test]), found {}",
+                fields.len()
+            )));
         }
         let target = match fields[0] {
             "1" | "target" => true,
             "0" | "nontarget" => false,
-            other => return Err(invalid(format!("invalid label \"{other}\": expected 1, 0, target or nontarget"))),
+            other => {
+                return Err(invalid(format!(
+                    "invalid label \"{other}\": expected 1, 0, target or nontarget"
+                )))
+            }
         };
-        let score: f64 = fields[1].parse().map_err(|_| invalid(format!("invalid score \"{}\"", fields[1])))?;
+        let score: f64 = fields[1]
+            .parse()
+            .map_err(|_| invalid(format!("invalid score \"{}\"", fields[1])))?;
         if !score.is_finite() {
-            return Err(invalid(format!("score \"{}\" is not a finite number", fields[1])));
+            return Err(invalid(format!(
+                "score \"{}\" is not a finite number",
+                fields[1]
+            )));
         }
         let sides = (fields.len() == 4).then(|| (fields[2].to_string(), fields[3].to_string()));
-        trials.push(ScoreLine { target, score, sides });
+        trials.push(ScoreLine {
+            target,
+            score,
+            sides,
+        });
     }
     Ok(trials)
 }
@@ -77,18 +103,25 @@ pub fn keep_common_trials(runs: &mut [(String, Vec<ScoreLine>)]) -> Result<(), E
                 return Err(EvalError::InvalidSetting {
                     name: "--common-trials",
                     value: name.clone(),
-                    reason: "its scores do not name the enrolment and test sides of each trial".to_string(),
+                    reason: "its scores do not name the enrolment and test sides of each trial"
+                        .to_string(),
                 });
             };
-            *run_counts.entry((line.target, enroll.as_str(), test.as_str())).or_insert(0) += 1;
+            *run_counts
+                .entry((line.target, enroll.as_str(), test.as_str()))
+                .or_insert(0) += 1;
         }
         counts.push(run_counts);
     }
 
     let common: HashMap<(bool, String, String), usize> = counts[0]
-        .iter()
-        .map(|(key, _)| {
-            let shared = counts.iter().map(|c| c.get(key).copied().unwrap_or(0)).min().unwrap_or(0);
+        .keys()
+        .map(|key| {
+            let shared = counts
+                .iter()
+                .map(|c| c.get(key).copied().unwrap_or(0))
+                .min()
+                .unwrap_or(0);
             ((key.0, key.1.to_string(), key.2.to_string()), shared)
         })
         .collect();
@@ -117,7 +150,8 @@ pub fn write_scores<'a>(
 ) -> Result<(), EvalError> {
     let mut text = String::new();
     for (target, score, enroll, test) in rows {
-        writeln!(text, "{} {score} {enroll} {test}", u8::from(target)).expect("writing to a String cannot fail");
+        writeln!(text, "{} {score} {enroll} {test}", u8::from(target))
+            .expect("writing to a String cannot fail");
     }
     files::write_atomically(path, text.as_bytes())
 }
@@ -132,36 +166,68 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                ScoreLine { target: true, score: 0.75, sides: Some(("a".to_string(), "b".to_string())) },
-                ScoreLine { target: false, score: -0.125, sides: None },
-                ScoreLine { target: true, score: 0.5, sides: None },
+                ScoreLine {
+                    target: true,
+                    score: 0.75,
+                    sides: Some(("a".to_string(), "b".to_string()))
+                },
+                ScoreLine {
+                    target: false,
+                    score: -0.125,
+                    sides: None
+                },
+                ScoreLine {
+                    target: true,
+                    score: 0.5,
+                    sides: None
+                },
             ]
         );
     }
 
     fn line(target: bool, score: f64, enroll: &str, test: &str) -> ScoreLine {
-        ScoreLine { target, score, sides: Some((enroll.to_string(), test.to_string())) }
+        ScoreLine {
+            target,
+            score,
+            sides: Some((enroll.to_string(), test.to_string())),
+        }
     }
 
     #[test]
     fn common_trials_drop_unshared_lines() {
         let mut runs = vec![
-            ("ours".to_string(), vec![line(true, 0.9, "a", "b"), line(false, 0.1, "a", "c")]),
+            (
+                "ours".to_string(),
+                vec![line(true, 0.9, "a", "b"), line(false, 0.1, "a", "c")],
+            ),
             (
                 "theirs".to_string(),
-                vec![line(true, 0.8, "a", "b"), line(false, 0.2, "a", "d"), line(false, 0.3, "a", "c")],
+                vec![
+                    line(true, 0.8, "a", "b"),
+                    line(false, 0.2, "a", "d"),
+                    line(false, 0.3, "a", "c"),
+                ],
             ),
         ];
         keep_common_trials(&mut runs).unwrap();
 
-        assert_eq!(runs[0].1, vec![line(true, 0.9, "a", "b"), line(false, 0.1, "a", "c")]);
-        assert_eq!(runs[1].1, vec![line(true, 0.8, "a", "b"), line(false, 0.3, "a", "c")]);
+        assert_eq!(
+            runs[0].1,
+            vec![line(true, 0.9, "a", "b"), line(false, 0.1, "a", "c")]
+        );
+        assert_eq!(
+            runs[1].1,
+            vec![line(true, 0.8, "a", "b"), line(false, 0.3, "a", "c")]
+        );
     }
 
     #[test]
     fn common_trials_count_repeats() {
         let mut runs = vec![
-            ("ours".to_string(), vec![line(true, 0.9, "a", "b"), line(true, 0.9, "a", "b")]),
+            (
+                "ours".to_string(),
+                vec![line(true, 0.9, "a", "b"), line(true, 0.9, "a", "b")],
+            ),
             ("theirs".to_string(), vec![line(true, 0.8, "a", "b")]),
         ];
         keep_common_trials(&mut runs).unwrap();
@@ -174,7 +240,14 @@ mod tests {
     fn common_trials_need_side_names() {
         let mut runs = vec![
             ("ours".to_string(), vec![line(true, 0.9, "a", "b")]),
-            ("theirs".to_string(), vec![ScoreLine { target: true, score: 0.8, sides: None }]),
+            (
+                "theirs".to_string(),
+                vec![ScoreLine {
+                    target: true,
+                    score: 0.8,
+                    sides: None,
+                }],
+            ),
         ];
         let error = keep_common_trials(&mut runs).unwrap_err();
         assert!(matches!(error, EvalError::InvalidSetting { value, .. } if value == "theirs"));
@@ -199,6 +272,12 @@ mod tests {
         let score = 0.1f64 + 0.2;
         write_scores(&path, [(true, score, "a+b", "c")]).unwrap();
 
-        assert_eq!(read_scores(&path).unwrap(), vec![ScoredTrial { target: true, score }]);
+        assert_eq!(
+            read_scores(&path).unwrap(),
+            vec![ScoredTrial {
+                target: true,
+                score
+            }]
+        );
     }
 }

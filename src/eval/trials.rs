@@ -54,9 +54,16 @@ pub fn parse_trial_list(text: &str, path: &Path) -> Result<Vec<TrialEntry>, Eval
         if fields.is_empty() {
             continue;
         }
-        let invalid = |reason: String| EvalError::InvalidLine { path: path.to_path_buf(), line: index + 1, reason };
+        let invalid = |reason: String| EvalError::InvalidLine {
+            path: path.to_path_buf(),
+            line: index + 1,
+            reason,
+        };
         let [first, second, third] = fields[..] else {
-            return Err(invalid(format!("expected 3 fields (label enroll test), found {}", fields.len())));
+            return Err(invalid(format!(
+                "expected 3 fields (label enroll test), found {}",
+                fields.len()
+            )));
         };
 
         let position = match label_position {
@@ -73,19 +80,32 @@ pub fn parse_trial_list(text: &str, path: &Path) -> Result<Vec<TrialEntry>, Eval
             LabelPosition::First => (first, second, third),
             LabelPosition::Last => (third, first, second),
         };
-        let target = parse_label(label)
-            .ok_or_else(|| invalid(format!("invalid label \"{label}\": expected 1, 0, target or nontarget")))?;
+        let target = parse_label(label).ok_or_else(|| {
+            invalid(format!(
+                "invalid label \"{label}\": expected 1, 0, target or nontarget"
+            ))
+        })?;
 
         for side in [enroll, test] {
             let count = side.split(SIDE_SEPARATOR).count();
             if count > MAX_FILES_PER_SIDE {
-                return Err(EvalError::TooManyFiles { path: path.to_path_buf(), line: index + 1, files: count, limit: MAX_FILES_PER_SIDE });
+                return Err(EvalError::TooManyFiles {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    files: count,
+                    limit: MAX_FILES_PER_SIDE,
+                });
             }
             if side.split(SIDE_SEPARATOR).any(str::is_empty) {
                 return Err(invalid(format!("\"{side}\" has an empty file name")));
             }
         }
-        entries.push(TrialEntry { line: index + 1, target, enroll: enroll.to_string(), test: test.to_string() });
+        entries.push(TrialEntry {
+            line: index + 1,
+            target,
+            enroll: enroll.to_string(),
+            test: test.to_string(),
+        });
     }
     Ok(entries)
 }
@@ -152,7 +172,8 @@ pub fn write_trial_list<'a>(
 ) -> Result<(), EvalError> {
     let mut text = String::new();
     for (target, enroll, test) in trials {
-        writeln!(text, "{} {enroll} {test}", u8::from(target)).expect("writing to a String cannot fail");
+        writeln!(text, "{} {enroll} {test}", u8::from(target))
+            .expect("writing to a String cannot fail");
     }
     files::write_atomically(path, text.as_bytes())
 }
@@ -176,7 +197,9 @@ mod tests {
 
     #[test]
     fn cnceleb_layout_puts_label_last() {
-        let entries = parse("id00800-enroll test/id00800-a.wav 1\nid00800-enroll test/id00801-b.wav 0\n").unwrap();
+        let entries =
+            parse("id00800-enroll test/id00800-a.wav 1\nid00800-enroll test/id00801-b.wav 0\n")
+                .unwrap();
         assert_eq!(entries[0].enroll, "id00800-enroll");
         assert_eq!(entries[0].test, "test/id00800-a.wav");
         assert!(entries[0].target);
@@ -212,12 +235,18 @@ mod tests {
     fn too_many_files_in_side_are_rejected() {
         let side = vec!["x.wav"; MAX_FILES_PER_SIDE + 1].join("+");
         let error = parse(&format!("1 {side} y.wav\n")).unwrap_err();
-        assert!(matches!(error, EvalError::TooManyFiles { files, .. } if files == MAX_FILES_PER_SIDE + 1));
+        assert!(
+            matches!(error, EvalError::TooManyFiles { files, .. } if files == MAX_FILES_PER_SIDE + 1)
+        );
     }
 
     #[test]
     fn enroll_map_joins_repeated_ids() {
-        let map = EnrollMap::parse("e1 a.wav b.wav\ne2 c.wav\ne1 d.wav\n", Path::new("enroll.map")).unwrap();
+        let map = EnrollMap::parse(
+            "e1 a.wav b.wav\ne2 c.wav\ne1 d.wav\n",
+            Path::new("enroll.map"),
+        )
+        .unwrap();
         assert_eq!(map.files("e1").unwrap(), ["a.wav", "b.wav", "d.wav"]);
         assert_eq!(map.files("e3"), None);
     }

@@ -60,14 +60,20 @@ impl AsNorm {
         let dimension = first.len();
         for (index, embedding) in cohort.iter().enumerate() {
             if embedding.len() != dimension {
-                return Err(ScoringError::DimensionMismatch { expected: dimension, found: embedding.len() });
+                return Err(ScoringError::DimensionMismatch {
+                    expected: dimension,
+                    found: embedding.len(),
+                });
             }
             if embedding.iter().any(|v| !v.is_finite()) {
                 return Err(ScoringError::NonFinite { index });
             }
         }
         if top_n < 2 || top_n > cohort.len() {
-            return Err(ScoringError::TopNOutOfRange { top_n, cohort_size: cohort.len() });
+            return Err(ScoringError::TopNOutOfRange {
+                top_n,
+                cohort_size: cohort.len(),
+            });
         }
         Ok(AsNorm { cohort, top_n })
     }
@@ -84,22 +90,32 @@ impl AsNorm {
     pub fn statistics(&self, embedding: &[f32]) -> Result<CohortStatistics, ScoringError> {
         let expected = self.cohort[0].len();
         if embedding.len() != expected {
-            return Err(ScoringError::DimensionMismatch { expected, found: embedding.len() });
+            return Err(ScoringError::DimensionMismatch {
+                expected,
+                found: embedding.len(),
+            });
         }
 
-        let mut scores: Vec<f64> =
-            self.cohort.iter().map(|member| f64::from(cosine_similarity(embedding, member))).collect();
+        let mut scores: Vec<f64> = self
+            .cohort
+            .iter()
+            .map(|member| f64::from(cosine_similarity(embedding, member)))
+            .collect();
         scores.sort_unstable_by(|a, b| b.total_cmp(a));
         let top = &scores[..self.top_n];
 
         let mean = top.iter().sum::<f64>() / top.len() as f64;
         let variance = top.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / top.len() as f64;
-        Ok(CohortStatistics { mean, standard_deviation: variance.sqrt().max(MIN_STANDARD_DEVIATION) })
+        Ok(CohortStatistics {
+            mean,
+            standard_deviation: variance.sqrt().max(MIN_STANDARD_DEVIATION),
+        })
     }
 
     /// Normalises the raw `score` of a trial whose sides have the given statistics.
     pub fn normalize(&self, score: f64, enroll: &CohortStatistics, test: &CohortStatistics) -> f64 {
-        0.5 * ((score - enroll.mean) / enroll.standard_deviation + (score - test.mean) / test.standard_deviation)
+        0.5 * ((score - enroll.mean) / enroll.standard_deviation
+            + (score - test.mean) / test.standard_deviation)
     }
 }
 
@@ -112,7 +128,10 @@ mod tests {
         let as_norm = AsNorm::new(vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![0.6, 0.8]], 2).unwrap();
         let a = as_norm.statistics(&[0.8, 0.6]).unwrap();
         let b = as_norm.statistics(&[1.0, 0.0]).unwrap();
-        assert_eq!(as_norm.normalize(0.8, &a, &b), as_norm.normalize(0.8, &b, &a));
+        assert_eq!(
+            as_norm.normalize(0.8, &a, &b),
+            as_norm.normalize(0.8, &b, &a)
+        );
     }
 
     #[test]
@@ -120,14 +139,23 @@ mod tests {
         let cohort = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
         assert_eq!(
             AsNorm::new(cohort.clone(), 3).unwrap_err(),
-            ScoringError::TopNOutOfRange { top_n: 3, cohort_size: 2 }
+            ScoringError::TopNOutOfRange {
+                top_n: 3,
+                cohort_size: 2
+            }
         );
-        assert!(matches!(AsNorm::new(cohort, 1), Err(ScoringError::TopNOutOfRange { top_n: 1, .. })));
+        assert!(matches!(
+            AsNorm::new(cohort, 1),
+            Err(ScoringError::TopNOutOfRange { top_n: 1, .. })
+        ));
     }
 
     #[test]
     fn empty_cohort_is_rejected() {
-        assert_eq!(AsNorm::new(Vec::new(), 2).unwrap_err(), ScoringError::EmptyCohort);
+        assert_eq!(
+            AsNorm::new(Vec::new(), 2).unwrap_err(),
+            ScoringError::EmptyCohort
+        );
     }
 
     #[test]
@@ -135,7 +163,10 @@ mod tests {
         let as_norm = AsNorm::new(vec![vec![1.0, 0.0], vec![0.0, 1.0]], 2).unwrap();
         assert_eq!(
             as_norm.statistics(&[1.0, 0.0, 0.0]).unwrap_err(),
-            ScoringError::DimensionMismatch { expected: 2, found: 3 }
+            ScoringError::DimensionMismatch {
+                expected: 2,
+                found: 3
+            }
         );
     }
 

@@ -3,5 +3,5 @@
 
 pub mod as_norm;
 
-pub use as_norm::{AsNorm, CohortStatistics, ScoringError};
 pub use crate::embed::cosine_similarity;
+pub use as_norm::{AsNorm, CohortStatistics, ScoringError};

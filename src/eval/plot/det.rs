@@ -7,8 +7,8 @@ use super::PlotRun;
 
 /// Axis ticks as fractions, the values NIST evaluation plans label.
 const TICKS: [f64; 20] = [
-    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
-    0.95, 0.99,
+    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6,
+    0.7, 0.8, 0.9, 0.95, 0.99,
 ];
 
 const WIDTH: f64 = 720.0;
@@ -61,7 +61,9 @@ fn polynomial(x: f64, coefficients: &[f64; 8]) -> f64 {
     coefficients.iter().rev().fold(0.0, |sum, c| sum * x + c)
 }
 
-// Coefficients of AS 241, for |p − 0.5| ≤ 0.425, for r = √(−ln(min(p, 1 − p))) ≤ 5, and beyond.
+// Coefficients of AS 241, for |p − 0.5| ≤ 0.425, for r = √(−ln(min(p, 1 − p))) ≤ 5, and beyond,
+// with the digits the algorithm publishes.
+#[allow(clippy::excessive_precision)]
 const CENTRAL_NUMERATOR: [f64; 8] = [
     3.387_132_872_796_366_608e0,
     1.331_416_678_917_843_774_5e2,
@@ -72,6 +74,7 @@ const CENTRAL_NUMERATOR: [f64; 8] = [
     3.343_057_558_358_812_810_5e4,
     2.509_080_928_730_122_672_7e3,
 ];
+#[allow(clippy::excessive_precision)]
 const CENTRAL_DENOMINATOR: [f64; 8] = [
     1.0,
     4.231_333_070_160_091_125_2e1,
@@ -82,6 +85,7 @@ const CENTRAL_DENOMINATOR: [f64; 8] = [
     2.872_908_573_572_194_267_4e4,
     5.226_495_278_852_854_561e3,
 ];
+#[allow(clippy::excessive_precision)]
 const INTERMEDIATE_NUMERATOR: [f64; 8] = [
     1.423_437_110_749_683_577_34e0,
     4.630_337_846_156_545_295_9e0,
@@ -92,6 +96,7 @@ const INTERMEDIATE_NUMERATOR: [f64; 8] = [
     2.272_384_498_926_918_458_33e-2,
     7.745_450_142_783_414_076_4e-4,
 ];
+#[allow(clippy::excessive_precision)]
 const INTERMEDIATE_DENOMINATOR: [f64; 8] = [
     1.0,
     2.053_191_626_637_758_821_87e0,
@@ -102,6 +107,7 @@ const INTERMEDIATE_DENOMINATOR: [f64; 8] = [
     5.475_938_084_995_344_946e-4,
     1.050_750_071_644_416_843_24e-9,
 ];
+#[allow(clippy::excessive_precision)]
 const FAR_NUMERATOR: [f64; 8] = [
     6.657_904_643_501_103_777_2e0,
     5.463_784_911_164_114_369_9e0,
@@ -112,6 +118,7 @@ const FAR_NUMERATOR: [f64; 8] = [
     2.711_555_568_743_487_578_15e-5,
     2.010_334_399_292_288_132_65e-7,
 ];
+#[allow(clippy::excessive_precision)]
 const FAR_DENOMINATOR: [f64; 8] = [
     1.0,
     5.998_322_065_558_879_376_9e-1,
@@ -141,11 +148,20 @@ impl AxisRange {
             .flat_map(|p| [p.miss_rate, p.false_alarm_rate])
             .filter(|&rate| rate > 0.0)
             .fold(0.01f64, f64::min);
-        let low = TICKS.iter().rev().copied().find(|&t| t <= smallest_rate).unwrap_or(TICKS[0]);
+        let low = TICKS
+            .iter()
+            .rev()
+            .copied()
+            .find(|&t| t <= smallest_rate)
+            .unwrap_or(TICKS[0]);
 
         let largest_eer = runs.iter().map(|run| run.metrics.eer).fold(0.0, f64::max);
         let min_high = (2.0 * largest_eer).max(0.4);
-        let high = TICKS.iter().copied().find(|&t| t >= min_high).unwrap_or(0.99);
+        let high = TICKS
+            .iter()
+            .copied()
+            .find(|&t| t >= min_high)
+            .unwrap_or(0.99);
         AxisRange { low, high }
     }
 }
@@ -177,20 +193,38 @@ impl Frame {
 
 /// Draws the DET curves of `runs` on one plot.
 pub fn det_svg(title: &str, runs: &[PlotRun<'_>]) -> String {
-    let frame = Frame { range: AxisRange::fit(runs), plot_width: WIDTH - LEFT - RIGHT, plot_height: HEIGHT - TOP - BOTTOM };
+    let frame = Frame {
+        range: AxisRange::fit(runs),
+        plot_width: WIDTH - LEFT - RIGHT,
+        plot_height: HEIGHT - TOP - BOTTOM,
+    };
     let mut svg = Svg::new(WIDTH, HEIGHT);
     svg.clip_rect(CLIP_ID, LEFT, TOP, frame.plot_width, frame.plot_height);
     draw_axes(&mut svg, &frame, title);
 
     for (index, run) in runs.iter().enumerate() {
         let colour = RUN_COLOURS[index % RUN_COLOURS.len()];
-        let points: Vec<(f64, f64)> =
-            run.curve.points().map(|p| (frame.x(p.false_alarm_rate), frame.y(p.miss_rate))).collect();
-        svg.polyline(&points, colour, 2.0, RUN_DASHES[index % RUN_DASHES.len()], CLIP_ID);
+        let points: Vec<(f64, f64)> = run
+            .curve
+            .points()
+            .map(|p| (frame.x(p.false_alarm_rate), frame.y(p.miss_rate)))
+            .collect();
+        svg.polyline(
+            &points,
+            colour,
+            2.0,
+            RUN_DASHES[index % RUN_DASHES.len()],
+            CLIP_ID,
+        );
 
         let eer_point = run.curve.equal_error_point();
-        let (x, y) = (frame.x(eer_point.false_alarm_rate), frame.y(eer_point.miss_rate));
-        if (LEFT..=LEFT + frame.plot_width).contains(&x) && (TOP..=TOP + frame.plot_height).contains(&y) {
+        let (x, y) = (
+            frame.x(eer_point.false_alarm_rate),
+            frame.y(eer_point.miss_rate),
+        );
+        if (LEFT..=LEFT + frame.plot_width).contains(&x)
+            && (TOP..=TOP + frame.plot_height).contains(&y)
+        {
             svg.circle(x, y, 4.0, "#ffffff", colour);
         }
     }
@@ -200,30 +234,80 @@ pub fn det_svg(title: &str, runs: &[PlotRun<'_>]) -> String {
 
 fn draw_axes(svg: &mut Svg, frame: &Frame, title: &str) {
     let (right, bottom) = (LEFT + frame.plot_width, TOP + frame.plot_height);
-    let ticks = TICKS.iter().copied().filter(|t| (frame.range.low..=frame.range.high).contains(t));
+    let ticks = TICKS
+        .iter()
+        .copied()
+        .filter(|t| (frame.range.low..=frame.range.high).contains(t));
     for tick in ticks {
         let (x, y) = (frame.x(tick), frame.y(tick));
         svg.line(x, TOP, x, bottom, "#dddddd", 1.0, None);
         svg.line(LEFT, y, right, y, "#dddddd", 1.0, None);
-        svg.text(x, bottom + 18.0, &format_percent(tick), 12.0, Anchor::Middle);
-        svg.text(LEFT - 8.0, y + 4.0, &format_percent(tick), 12.0, Anchor::End);
+        svg.text(
+            x,
+            bottom + 18.0,
+            &format_percent(tick),
+            12.0,
+            Anchor::Middle,
+        );
+        svg.text(
+            LEFT - 8.0,
+            y + 4.0,
+            &format_percent(tick),
+            12.0,
+            Anchor::End,
+        );
     }
 
     // Points on this diagonal have equal miss and false-alarm rates: a curve crosses it at its EER.
     let (low, high) = (frame.range.low, frame.range.high);
-    svg.line(frame.x(low), frame.y(low), frame.x(high), frame.y(high), "#999999", 1.0, Some("6 4"));
-    svg.rect(LEFT, TOP, frame.plot_width, frame.plot_height, "none", Some("#444444"), 1.0);
+    svg.line(
+        frame.x(low),
+        frame.y(low),
+        frame.x(high),
+        frame.y(high),
+        "#999999",
+        1.0,
+        Some("6 4"),
+    );
+    svg.rect(
+        LEFT,
+        TOP,
+        frame.plot_width,
+        frame.plot_height,
+        "none",
+        Some("#444444"),
+        1.0,
+    );
 
     svg.text(WIDTH / 2.0, 30.0, title, 16.0, Anchor::Middle);
-    svg.text(LEFT + frame.plot_width / 2.0, HEIGHT - 22.0, "False-accept rate (%)", 14.0, Anchor::Middle);
-    svg.text_rotated(24.0, TOP + frame.plot_height / 2.0, "False-reject rate (%)", 14.0, Anchor::Middle, -90.0);
+    svg.text(
+        LEFT + frame.plot_width / 2.0,
+        HEIGHT - 22.0,
+        "False-accept rate (%)",
+        14.0,
+        Anchor::Middle,
+    );
+    svg.text_rotated(
+        24.0,
+        TOP + frame.plot_height / 2.0,
+        "False-reject rate (%)",
+        14.0,
+        Anchor::Middle,
+        -90.0,
+    );
 }
 
 fn draw_legend(svg: &mut Svg, frame: &Frame, runs: &[PlotRun<'_>]) {
-    let labels: Vec<String> =
-        runs.iter().map(|run| format!("{} (EER {:.2}%)", run.name, 100.0 * run.metrics.eer)).collect();
+    let labels: Vec<String> = runs
+        .iter()
+        .map(|run| format!("{} (EER {:.2}%)", run.name, 100.0 * run.metrics.eer))
+        .collect();
     // DejaVu Sans averages about 0.6 em per character of such labels.
-    let longest = labels.iter().map(|label| label.chars().count()).max().unwrap_or(0);
+    let longest = labels
+        .iter()
+        .map(|label| label.chars().count())
+        .max()
+        .unwrap_or(0);
     let line_height = 20.0;
     let width = 56.0 + 0.6 * LEGEND_FONT_SIZE * longest as f64;
     let height = line_height * runs.len() as f64 + 10.0;
@@ -236,8 +320,22 @@ fn draw_legend(svg: &mut Svg, frame: &Frame, runs: &[PlotRun<'_>]) {
     for (index, label) in labels.iter().enumerate() {
         let colour = RUN_COLOURS[index % RUN_COLOURS.len()];
         let row_y = y + 5.0 + line_height * (index as f64 + 0.5);
-        svg.line(x + 8.0, row_y, x + 40.0, row_y, colour, 2.5, RUN_DASHES[index % RUN_DASHES.len()]);
-        svg.text(x + 48.0, row_y + 4.5, label, LEGEND_FONT_SIZE, Anchor::Start);
+        svg.line(
+            x + 8.0,
+            row_y,
+            x + 40.0,
+            row_y,
+            colour,
+            2.5,
+            RUN_DASHES[index % RUN_DASHES.len()],
+        );
+        svg.text(
+            x + 48.0,
+            row_y + 4.5,
+            label,
+            LEGEND_FONT_SIZE,
+            Anchor::Start,
+        );
     }
 }
 

@@ -39,13 +39,20 @@ impl Bins {
         let (mut low, mut high) = run
             .trials
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), t| (lo.min(t.score), hi.max(t.score)));
-        if !(high > low) {
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), t| {
+                (lo.min(t.score), hi.max(t.score))
+            });
+        if high.is_nan() || low.is_nan() || high <= low {
             (low, high) = (low - 0.5, low + 0.5);
         }
         let width = (high - low) / BINS as f64;
 
-        let mut bins = Bins { low, width, targets: vec![0.0; BINS], non_targets: vec![0.0; BINS] };
+        let mut bins = Bins {
+            low,
+            width,
+            targets: vec![0.0; BINS],
+            non_targets: vec![0.0; BINS],
+        };
         let targets = run.trials.iter().filter(|t| t.target).count().max(1) as f64;
         let non_targets = run.trials.iter().filter(|t| !t.target).count().max(1) as f64;
         for trial in run.trials {
@@ -64,7 +71,11 @@ impl Bins {
     }
 
     fn tallest(&self) -> f64 {
-        self.targets.iter().chain(&self.non_targets).copied().fold(0.0, f64::max)
+        self.targets
+            .iter()
+            .chain(&self.non_targets)
+            .copied()
+            .fold(0.0, f64::max)
     }
 }
 
@@ -79,30 +90,91 @@ fn draw_panel(svg: &mut Svg, run: &PlotRun<'_>, top: f64) {
     let y = |fraction: f64| plot_bottom - fraction / tallest * plot_height;
 
     for tick in nice_ticks(0.0, tallest, 4) {
-        svg.line(LEFT, y(tick), LEFT + plot_width, y(tick), "#e5e5e5", 1.0, None);
-        svg.text(LEFT - 6.0, y(tick) + 4.0, &format!("{:.0}%", 100.0 * tick), 11.0, Anchor::End);
+        svg.line(
+            LEFT,
+            y(tick),
+            LEFT + plot_width,
+            y(tick),
+            "#e5e5e5",
+            1.0,
+            None,
+        );
+        svg.text(
+            LEFT - 6.0,
+            y(tick) + 4.0,
+            &format!("{:.0}%", 100.0 * tick),
+            11.0,
+            Anchor::End,
+        );
     }
     for tick in nice_ticks(bins.low, bins.high(), 8) {
-        svg.line(x(tick), plot_bottom, x(tick), plot_bottom + 4.0, "#444444", 1.0, None);
-        svg.text(x(tick), plot_bottom + 17.0, &format_tick(tick), 11.0, Anchor::Middle);
+        svg.line(
+            x(tick),
+            plot_bottom,
+            x(tick),
+            plot_bottom + 4.0,
+            "#444444",
+            1.0,
+            None,
+        );
+        svg.text(
+            x(tick),
+            plot_bottom + 17.0,
+            &format_tick(tick),
+            11.0,
+            Anchor::Middle,
+        );
     }
 
-    for (counts, colour) in [(&bins.non_targets, NON_TARGET_COLOUR), (&bins.targets, TARGET_COLOUR)] {
+    for (counts, colour) in [
+        (&bins.non_targets, NON_TARGET_COLOUR),
+        (&bins.targets, TARGET_COLOUR),
+    ] {
         for (i, &fraction) in counts.iter().enumerate() {
             if fraction > 0.0 {
                 let left = x(bins.low + bins.width * i as f64);
                 let bar_width = x(bins.low + bins.width * (i + 1) as f64) - left;
-                svg.rect(left, y(fraction), bar_width, plot_bottom - y(fraction), colour, None, 0.45);
+                svg.rect(
+                    left,
+                    y(fraction),
+                    bar_width,
+                    plot_bottom - y(fraction),
+                    colour,
+                    None,
+                    0.45,
+                );
             }
         }
     }
 
     let threshold = run.metrics.eer_threshold;
     if threshold.is_finite() {
-        svg.line(x(threshold), plot_top, x(threshold), plot_bottom, "#333333", 1.2, Some("5 3"));
-        svg.text(x(threshold) + 4.0, plot_top + 12.0, &format!("EER threshold {threshold:.3}"), 11.0, Anchor::Start);
+        svg.line(
+            x(threshold),
+            plot_top,
+            x(threshold),
+            plot_bottom,
+            "#333333",
+            1.2,
+            Some("5 3"),
+        );
+        svg.text(
+            x(threshold) + 4.0,
+            plot_top + 12.0,
+            &format!("EER threshold {threshold:.3}"),
+            11.0,
+            Anchor::Start,
+        );
     }
-    svg.rect(LEFT, plot_top, plot_width, plot_height, "none", Some("#444444"), 1.0);
+    svg.rect(
+        LEFT,
+        plot_top,
+        plot_width,
+        plot_height,
+        "none",
+        Some("#444444"),
+        1.0,
+    );
 
     let heading = format!(
         "{}: {} target and {} non-target trials, EER {:.2}%",
@@ -112,8 +184,15 @@ fn draw_panel(svg: &mut Svg, run: &PlotRun<'_>, top: f64) {
         100.0 * run.metrics.eer
     );
     svg.text(LEFT, top + 22.0, &heading, 13.0, Anchor::Start);
-    draw_key(svg, LEFT + plot_width - 200.0, top + 12.0);
-    svg.text(LEFT + plot_width / 2.0, plot_bottom + 36.0, "Score", 12.0, Anchor::Middle);
+    // The key sits on the axis-label row, where no heading or bar can reach it.
+    draw_key(svg, LEFT + plot_width - 170.0, plot_bottom + 26.0);
+    svg.text(
+        LEFT + plot_width / 2.0,
+        plot_bottom + 36.0,
+        "Score",
+        12.0,
+        Anchor::Middle,
+    );
 }
 
 fn draw_key(svg: &mut Svg, x: f64, y: f64) {

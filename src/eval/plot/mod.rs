@@ -34,8 +34,15 @@ pub struct PlotRun<'a> {
 
 /// Writes `PREFIX-det.svg`, `PREFIX-det.png`, `PREFIX-hist.svg` and `PREFIX-hist.png` and
 /// returns their paths.
-pub fn write_plots(prefix: &Path, title: &str, runs: &[PlotRun<'_>]) -> Result<Vec<PathBuf>, EvalError> {
-    let documents = [("det", det::det_svg(title, runs)), ("hist", histogram::histogram_svg(title, runs))];
+pub fn write_plots(
+    prefix: &Path,
+    title: &str,
+    runs: &[PlotRun<'_>],
+) -> Result<Vec<PathBuf>, EvalError> {
+    let documents = [
+        ("det", det::det_svg(title, runs)),
+        ("hist", histogram::histogram_svg(title, runs)),
+    ];
 
     let mut written = Vec::new();
     for (kind, svg) in documents {
@@ -44,7 +51,10 @@ pub fn write_plots(prefix: &Path, title: &str, runs: &[PlotRun<'_>]) -> Result<V
         written.push(svg_path);
 
         let png_path = with_suffix(prefix, &format!("-{kind}.png"));
-        let png = render_png(&svg).map_err(|reason| EvalError::Plot { path: png_path.clone(), reason })?;
+        let png = render_png(&svg).map_err(|reason| EvalError::Plot {
+            path: png_path.clone(),
+            reason,
+        })?;
         files::write_atomically(&png_path, &png)?;
         written.push(png_path);
     }
@@ -68,9 +78,18 @@ pub fn render_png(svg: &str) -> Result<Vec<u8>, String> {
     };
 
     let tree = usvg::Tree::from_str(svg, &options).map_err(|error| error.to_string())?;
-    let size = tree.size().to_int_size().scale_by(PNG_SCALE).ok_or("the plot has no area")?;
-    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("the plot is too large")?;
-    resvg::render(&tree, tiny_skia::Transform::from_scale(PNG_SCALE, PNG_SCALE), &mut pixmap.as_mut());
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(PNG_SCALE)
+        .ok_or("the plot has no area")?;
+    let mut pixmap =
+        tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("the plot is too large")?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(PNG_SCALE, PNG_SCALE),
+        &mut pixmap.as_mut(),
+    );
     pixmap.encode_png().map_err(|error| error.to_string())
 }
 
@@ -80,7 +99,9 @@ mod tests {
 
     #[test]
     fn text_renders_without_system_fonts() {
-        let blank = render_png(r#"<svg xmlns="http://www.w3.org/2000/svg" width="60" height="20"></svg>"#).unwrap();
+        let blank =
+            render_png(r#"<svg xmlns="http://www.w3.org/2000/svg" width="60" height="20"></svg>"#)
+                .unwrap();
         let with_text = render_png(&format!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="60" height="20"><text x="2" y="15" font-family="{}" font-size="14">EER</text></svg>"#,
             svg::FONT_FAMILY

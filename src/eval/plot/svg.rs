@@ -7,7 +7,9 @@ pub const FONT_FAMILY: &str = "DejaVu Sans";
 
 /// Colours of successive runs, distinguishable in print and by most colour-blind readers
 /// (the Tableau 10 palette).
-pub const RUN_COLOURS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+pub const RUN_COLOURS: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+];
 
 /// Dash patterns of successive runs, so that curves that coincide all stay visible.
 pub const RUN_DASHES: [Option<&str>; 4] = [None, Some("9 5"), Some("2 4"), Some("12 4 2 4")];
@@ -28,7 +30,11 @@ pub struct Svg {
 
 impl Svg {
     pub fn new(width: f64, height: f64) -> Self {
-        let mut svg = Svg { width, height, body: String::new() };
+        let mut svg = Svg {
+            width,
+            height,
+            body: String::new(),
+        };
         svg.rect(0.0, 0.0, width, height, "#ffffff", None, 1.0);
         svg
     }
@@ -43,8 +49,19 @@ impl Svg {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn rect(&mut self, x: f64, y: f64, width: f64, height: f64, fill: &str, stroke: Option<&str>, opacity: f64) {
-        let stroke = stroke.map_or(String::new(), |s| format!(r#" stroke="{s}" stroke-width="1""#));
+    pub fn rect(
+        &mut self,
+        x: f64,
+        y: f64,
+        width: f64,
+        height: f64,
+        fill: &str,
+        stroke: Option<&str>,
+        opacity: f64,
+    ) {
+        let stroke = stroke.map_or(String::new(), |s| {
+            format!(r#" stroke="{s}" stroke-width="1""#)
+        });
         writeln!(
             self.body,
             r#"<rect x="{x:.2}" y="{y:.2}" width="{width:.2}" height="{height:.2}" fill="{fill}" fill-opacity="{opacity}"{stroke}/>"#
@@ -53,7 +70,16 @@ impl Svg {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, width: f64, dash: Option<&str>) {
+    pub fn line(
+        &mut self,
+        x1: f64,
+        y1: f64,
+        x2: f64,
+        y2: f64,
+        stroke: &str,
+        width: f64,
+        dash: Option<&str>,
+    ) {
         let dash = dash.map_or(String::new(), |d| format!(r#" stroke-dasharray="{d}""#));
         writeln!(
             self.body,
@@ -63,7 +89,14 @@ impl Svg {
     }
 
     /// Draws a polyline clipped to the region `clip`.
-    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: Option<&str>, clip: &str) {
+    pub fn polyline(
+        &mut self,
+        points: &[(f64, f64)],
+        stroke: &str,
+        width: f64,
+        dash: Option<&str>,
+        clip: &str,
+    ) {
         let mut coordinates = String::new();
         for (x, y) in points {
             write!(coordinates, "{x:.2},{y:.2} ").unwrap();
@@ -90,14 +123,25 @@ impl Svg {
     }
 
     /// Text rotated by `degrees` about its anchor point.
-    pub fn text_rotated(&mut self, x: f64, y: f64, content: &str, size: f64, anchor: Anchor, degrees: f64) {
+    pub fn text_rotated(
+        &mut self,
+        x: f64,
+        y: f64,
+        content: &str,
+        size: f64,
+        anchor: Anchor,
+        degrees: f64,
+    ) {
         let anchor = match anchor {
             Anchor::Start => "start",
             Anchor::Middle => "middle",
             Anchor::End => "end",
         };
-        let rotation =
-            if degrees == 0.0 { String::new() } else { format!(r#" transform="rotate({degrees} {x:.2} {y:.2})""#) };
+        let rotation = if degrees == 0.0 {
+            String::new()
+        } else {
+            format!(r#" transform="rotate({degrees} {x:.2} {y:.2})""#)
+        };
         writeln!(
             self.body,
             r##"<text x="{x:.2}" y="{y:.2}" font-family="{FONT_FAMILY}" font-size="{size}" text-anchor="{anchor}" fill="#222222"{rotation}>{}</text>"##,
@@ -135,12 +179,16 @@ fn escape(text: &str) -> String {
 /// Round tick values covering `min..=max`, about `target` of them: steps of 1, 2 or 5 times a
 /// power of ten.
 pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
-    if !(max > min) || !min.is_finite() || !max.is_finite() {
+    if !min.is_finite() || !max.is_finite() || max <= min {
         return vec![min];
     }
     let raw_step = (max - min) / target.max(1) as f64;
     let magnitude = 10f64.powf(raw_step.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw_step).unwrap_or(10.0 * magnitude);
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw_step)
+        .unwrap_or(10.0 * magnitude);
 
     let first = (min / step).ceil() as i64;
     let last = (max / step).floor() as i64;
@@ -161,13 +209,22 @@ mod tests {
 
     #[test]
     fn ticks_are_round() {
-        let cases: [(f64, f64, usize, &[f64]); 2] =
-            [(0.0, 1.0, 5, &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]), (-0.3, 0.9, 4, &[0.0, 0.5])];
+        let cases: [(f64, f64, usize, &[f64]); 2] = [
+            (0.0, 1.0, 5, &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]),
+            (-0.3, 0.9, 4, &[0.0, 0.5]),
+        ];
         for (min, max, target, expected) in cases {
             let ticks = nice_ticks(min, max, target);
-            assert_eq!(ticks.len(), expected.len(), "ticks of {min}..{max}: {ticks:?}");
+            assert_eq!(
+                ticks.len(),
+                expected.len(),
+                "ticks of {min}..{max}: {ticks:?}"
+            );
             for (tick, want) in ticks.iter().zip(expected) {
-                assert!((tick - want).abs() < 1e-12, "ticks of {min}..{max}: {ticks:?}");
+                assert!(
+                    (tick - want).abs() < 1e-12,
+                    "ticks of {min}..{max}: {ticks:?}"
+                );
             }
         }
     }
