@@ -1,0 +1,4 @@
+//! Subcommands of the `voiceprint` binary.
+
+pub mod client;
+pub mod serve;
