@@ -1,31 +1,41 @@
-//! The voiceprint command line. Each subcommand's logic lives in `cli/`; this file only
-//! dispatches.
-
-mod cli;
+//! The `voiceprint` command: embedding and comparison of recordings, model import, and (in
+//! their own modules) the server, its client and the evaluation tool.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-#[derive(Debug, Parser)]
-#[command(name = "voiceprint", version, about = "Speaker verification for community-correction check-ins")]
-struct Cli {
+mod cli;
+
+#[derive(Parser)]
+#[command(name = "voiceprint", version, about = "Voiceprint identity verification")]
+struct Args {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
+    /// Print the speaker embedding of each audio file.
+    Embed(cli::embed::EmbedArgs),
+    /// Print the cosine similarity of the speakers of two audio files.
+    Compare(cli::embed::CompareArgs),
+    /// Manage speaker model files.
+    #[command(subcommand)]
+    Model(cli::model::ModelCommand),
     /// Run the gRPC service. Settings come from built-in defaults, then a TOML file, then
     /// VOICEPRINT_* environment variables, then these flags.
     Serve(cli::serve::ServeArgs),
-
     /// Call a running service; prints one JSON object on standard output.
     Client(cli::client::ClientArgs),
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let args = Args::parse();
+    match args.command {
+        Command::Embed(args) => cli::embed::run_embed(&args),
+        Command::Compare(args) => cli::embed::run_compare(&args),
+        Command::Model(command) => cli::model::run(command),
         Command::Serve(args) => cli::serve::run(args),
         Command::Client(args) => cli::client::run(args),
     }

@@ -2,8 +2,8 @@
 //!
 //! Every command prints one JSON object on standard output and exits with 0 when the call
 //! succeeded, whatever the decision. A call answered with an error status exits with 1 and
-//! prints the status, the reason code and any field violations on standard error. Problems on
-//! this side (an unreadable file, an invalid URL) exit with 2.
+//! prints the status, the reason code and any field violations on standard error; so does an
+//! unreadable input file. An invalid `--server` URL is a usage error and exits with 2.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,8 +24,8 @@ use voiceprint::service::status::{code_name, reason_of};
 /// Size of each message when a recording is streamed.
 const STREAM_CHUNK_BYTES: usize = 64 * 1024;
 
-/// Exit status for problems on the client's side.
-const EXIT_LOCAL_ERROR: u8 = 2;
+/// Exit status for a usage error.
+const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, clap::Args)]
 pub struct ClientArgs {
@@ -168,8 +168,10 @@ impl AudioArgs {
 enum Failure {
     /// The service answered with an error status.
     Call(Status),
-    /// The command could not make the call.
-    Local(String),
+    /// An input could not be read, or the async runtime could not start.
+    Input(String),
+    /// The arguments cannot make a call.
+    Usage(String),
 }
 
 impl From<Status> for Failure {
@@ -182,7 +184,7 @@ pub fn run(args: ClientArgs) -> ExitCode {
     let outcome = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|error| Failure::Local(format!("cannot start the async runtime: {error}")))
+        .map_err(|error| Failure::Input(format!("cannot start the async runtime: {error}")))
         .and_then(|runtime| runtime.block_on(execute(&args)));
 
     match outcome {
@@ -194,16 +196,20 @@ pub fn run(args: ClientArgs) -> ExitCode {
             eprint!("{}", describe_status(&status));
             ExitCode::FAILURE
         }
-        Err(Failure::Local(message)) => {
+        Err(Failure::Input(message)) => {
             eprintln!("error: {message}");
-            ExitCode::from(EXIT_LOCAL_ERROR)
+            ExitCode::FAILURE
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
         }
     }
 }
 
 async fn execute(args: &ClientArgs) -> Result<Value, Failure> {
     let endpoint = Endpoint::from_shared(args.server.clone())
-        .map_err(|error| Failure::Local(format!("invalid --server {:?}: {error}", args.server)))?;
+        .map_err(|error| Failure::Usage(format!("invalid --server {:?}: {error}", args.server)))?;
     // A lazy channel turns an unreachable server into an UNAVAILABLE status of the call.
     let channel = endpoint.connect_lazy();
 
@@ -309,7 +315,7 @@ fn clip_chunks(clip: pb::Audio) -> Vec<pb::StreamEnrollRequest> {
 }
 
 fn read_audio(file: &Path, args: &AudioArgs) -> Result<pb::Audio, Failure> {
-    let content = std::fs::read(file).map_err(|error| Failure::Local(format!("cannot read {}: {error}", file.display())))?;
+    let content = std::fs::read(file).map_err(|error| Failure::Input(format!("cannot read {}: {error}", file.display())))?;
     Ok(pb::Audio { content: content.into(), format: args.format() })
 }
 
