@@ -33,9 +33,6 @@ pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 /// Relative to the working directory of the server.
 pub const DEFAULT_DATA_DIR: &str = "voiceprint-data";
 
-/// Relative to the working directory of the server.
-pub const DEFAULT_MODEL_PATH: &str = "models/ge2e-resemblyzer-0.1.4.safetensors";
-
 /// Prefix of the environment variables that set settings.
 pub const ENV_PREFIX: &str = "VOICEPRINT_";
 
@@ -114,7 +111,7 @@ impl Default for Settings {
                 request_timeout: Duration::from_secs(120),
             },
             store: StoreSettings { data_dir: PathBuf::from(DEFAULT_DATA_DIR), keep_audio: false },
-            model: ModelSettings { path: PathBuf::from(DEFAULT_MODEL_PATH), workers, queue_depth: 16 },
+            model: ModelSettings { path: crate::model::default_model_path(), workers, queue_depth: 16 },
             limits: InputLimits { audio: Limits::default(), max_enrollment_clips: 10 },
             verification: CheckInPolicy {
                 threshold: DEFAULT_THRESHOLD,
