@@ -18,7 +18,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until told to move: the test implementation.
+/// A clock that moves only when a test sets or advances it.
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<SystemTime>,

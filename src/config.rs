@@ -1,9 +1,9 @@
 //! Settings of `voiceprint serve`: built-in defaults, overridden by a TOML file, then by
 //! `VOICEPRINT_*` environment variables, then by command-line flags.
 //!
-//! Every setting has a dotted name, `section.key`, which is its place in the TOML file; its
-//! environment variable is `VOICEPRINT_` followed by the name in upper case with the dot
-//! replaced by an underscore (`verification.threshold` is `VOICEPRINT_VERIFICATION_THRESHOLD`).
+//! Every setting has a dotted name, `section.key`, which is its place in the TOML file. Its
+//! environment variable is `VOICEPRINT_` followed by the name in upper case, with the dot
+//! replaced by an underscore: `verification.threshold` is `VOICEPRINT_VERIFICATION_THRESHOLD`.
 //! All sources are parsed and then validated together, so start-up fails with every invalid
 //! setting named at once. Unknown keys and variables are reported as warnings.
 
@@ -22,7 +22,7 @@ use crate::scoring::{CheckInPolicy, EnrollmentPolicy};
 /// Default decision threshold on the cosine similarity between a check-in and a voiceprint.
 ///
 /// NOTE: provisional. It has not yet been calibrated on public speech data, so its error
-/// rates are unknown; replace it with the threshold at the measured equal error rate.
+/// rates are unknown. Replace it with the threshold at the measured equal error rate.
 pub const DEFAULT_THRESHOLD: f32 = 0.75;
 
 /// gRPC listens on loopback until TLS and authentication exist.
@@ -39,7 +39,7 @@ pub const ENV_PREFIX: &str = "VOICEPRINT_";
 /// `VOICEPRINT_*` variables that the command line reads itself rather than as settings.
 pub const COMMAND_LINE_ENV_VARS: &[&str] = &["VOICEPRINT_CONFIG", "VOICEPRINT_SERVER"];
 
-/// Everything `voiceprint serve` can be told.
+/// All settings of `voiceprint serve`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -57,7 +57,7 @@ pub struct ServerSettings {
     pub listen: SocketAddr,
     /// Address of the Prometheus endpoint (`GET /metrics`); `None` turns it off.
     pub metrics_listen: Option<SocketAddr>,
-    /// Longest time one call may take, upload included.
+    /// Maximum duration of one call, upload included.
     pub request_timeout: Duration,
 }
 
@@ -84,7 +84,7 @@ pub struct ModelSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputLimits {
     pub audio: Limits,
-    /// Most clips in one enrolment.
+    /// Maximum number of clips in one enrolment.
     pub max_enrollment_clips: usize,
 }
 
@@ -131,7 +131,7 @@ impl Default for Settings {
     }
 }
 
-/// Where a setting's value came from, for error messages.
+/// Source of a setting's value, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Default,
@@ -251,12 +251,12 @@ const SPECS: &[Spec] = &[
     setting!("log.filter", |s| s.log.filter, parse_string),
 ];
 
-/// The dotted names of every setting, in documentation order.
+/// Returns the dotted names of every setting, in documentation order.
 pub fn setting_names() -> impl Iterator<Item = &'static str> {
     SPECS.iter().map(|spec| spec.name)
 }
 
-/// The environment variable that sets the setting `name`.
+/// Returns the environment variable that sets the setting `name`.
 pub fn env_var_name(name: &str) -> String {
     format!("{ENV_PREFIX}{}", name.replace('.', "_").to_uppercase())
 }
@@ -487,7 +487,7 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| format!("{text:?} is not a socket address such as 127.0.0.1:50051"))
 }
 
-/// An address, or "" or "off" for none.
+/// Parses an address, or "" or "off" for none.
 fn parse_optional_addr(text: &str) -> Result<Option<SocketAddr>, String> {
     if text.is_empty() || text.eq_ignore_ascii_case("off") {
         return Ok(None);

@@ -1,9 +1,10 @@
 //! `voiceprint client`: calls a running service for staff and scripts.
 //!
 //! Every command prints one JSON object on standard output and exits with 0 when the call
-//! succeeded, whatever the decision. A call answered with an error status exits with 1 and
-//! prints the status, the reason code and any field violations on standard error; so does an
-//! unreadable input file. An invalid `--server` URL is a usage error and exits with 2.
+//! succeeded, whatever the decision. A call that fails with an error status exits with 1 and
+//! prints the status, the reason code and any field violations on standard error. An
+//! unreadable input file also exits with 1, and an invalid `--server` URL, a usage error,
+//! with 2.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,7 +74,7 @@ enum ClientCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
 
-        /// Most candidates to list, 1 to 100 [default: 5]
+        /// Maximum number of candidates, 1 to 100 [default: 5]
         #[arg(long, value_name = "N")]
         max_results: Option<i32>,
 
@@ -164,9 +165,9 @@ impl AudioArgs {
     }
 }
 
-/// Why a command failed.
+/// Cause of a command's failure.
 enum Failure {
-    /// The service answered with an error status.
+    /// The service returned an error status.
     Call(Status),
     /// An input could not be read, or the async runtime could not start.
     Input(String),
@@ -302,7 +303,7 @@ fn stream_enroll_message(message: pb::stream_enroll_request::Message) -> pb::Str
     pb::StreamEnrollRequest { message: Some(message) }
 }
 
-/// The chunk messages of one clip; the first carries the format.
+/// Splits one clip into chunk messages; the first carries the format.
 fn clip_chunks(clip: pb::Audio) -> Vec<pb::StreamEnrollRequest> {
     let mut format = clip.format;
     clip.content
@@ -319,7 +320,7 @@ fn read_audio(file: &Path, args: &AudioArgs) -> Result<pb::Audio, Failure> {
     Ok(pb::Audio { content: content.into(), format: args.format() })
 }
 
-/// Status, reason and field violations, one per line, for standard error.
+/// Describes the status, reason and field violations, one per line, for standard error.
 fn describe_status(status: &Status) -> String {
     let reason = reason_of(status);
     let mut text = format!("error: {} {}: {}\n", code_name(status.code()), reason, status.message());
@@ -340,7 +341,7 @@ fn decision_name(decision: i32) -> &'static str {
     }
 }
 
-/// The reason's name, or null when unset.
+/// Returns the reason's name, or null when unset.
 fn reason_json(reason: i32) -> Value {
     match pb::InconclusiveReason::try_from(reason) {
         Ok(pb::InconclusiveReason::Unspecified) | Err(_) => Value::Null,
@@ -348,7 +349,7 @@ fn reason_json(reason: i32) -> Value {
     }
 }
 
-/// An f32 printed with its shortest exact decimal form rather than as a widened f64.
+/// Formats an f32 with its shortest exact decimal form rather than as a widened f64.
 fn score_json(score: f32) -> Value {
     score.to_string().parse::<f64>().map_or(Value::Null, |value| json!(value))
 }

@@ -100,7 +100,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-/// The process's `VOICEPRINT_*` variables; others are never read.
+/// Collects the process's `VOICEPRINT_*` variables; other variables are never read.
 fn settings_env() -> BTreeMap<String, String> {
     std::env::vars_os()
         .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))

@@ -8,11 +8,11 @@ use super::RegistryError;
 use crate::audio::{quality, AudioError, DecodedAudio};
 use crate::embed::{EmbedError, Embedder, Embedding, Preprocessed, QualityReport};
 
-/// A decoded recording after silence trimming, or the finding that it holds no speech.
+/// A decoded recording after silence trimming, or the finding that it contains no speech.
 pub(super) enum Speech {
     Found(Preprocessed),
-    /// Silence trimming left less than the pipeline's minimum; the report has the speech that
-    /// was found and an SNR of 0, the estimator's value without voiced windows.
+    /// Silence trimming left less than the pipeline's minimum. The report has the speech that
+    /// was found, and an SNR of 0 because that is the estimator's value without voiced windows.
     Missing(QualityReport),
 }
 

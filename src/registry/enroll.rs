@@ -18,7 +18,7 @@ pub struct Enrollment {
     pub report: EnrollmentReport,
 }
 
-/// What the gate found, with the embedding of every clip that passed the per-clip checks.
+/// Findings of the gate, with the embedding of every clip that passed the per-clip checks.
 struct GateResult {
     report: EnrollmentReport,
     /// Pairs of (position in the request, embedding).

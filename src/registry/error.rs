@@ -9,7 +9,7 @@ use crate::model::ModelError;
 use crate::scoring::EnrollmentReport;
 use crate::store::StoreError;
 
-/// Why the registry rejected or failed a request. Nothing is written to the store for any
+/// Cause of a rejected or failed registry request. Nothing is written to the store for any
 /// of these.
 #[derive(Debug, Error)]
 pub enum RegistryError {

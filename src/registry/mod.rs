@@ -1,6 +1,6 @@
 //! The registry of subjects: enrolment, verification, identification, deletion and the
 //! check-in log, built on the embedding pipeline, the scoring policies and the store. It is
-//! the core of the gRPC service and knows nothing of gRPC.
+//! the core of the gRPC service and does not depend on gRPC.
 //!
 //! Model work runs on the bounded [`pool::ModelPool`]; a request first takes a place with
 //! [`Registry::admit`], so that an upload can be refused before it is read. Store access
@@ -51,7 +51,7 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// A registry without a model; requests that need one fail with
+    /// Creates a registry without a model; requests that need one fail with
     /// [`RegistryError::ModelNotReady`] until [`Registry::install_embedder`].
     pub fn new(store: Store, clock: Arc<dyn Clock>, pool: ModelPool, settings: RegistrySettings) -> Self {
         Registry { store, clock, pool, embedder: OnceLock::new(), settings }
@@ -67,7 +67,7 @@ impl Registry {
         self.embedder.get().is_some()
     }
 
-    /// The "id@version" tag of the loaded model.
+    /// Returns the "id@version" tag of the loaded model.
     pub fn model_tag(&self) -> Option<String> {
         self.embedder.get().map(|embedder| embedder.model().tag())
     }
@@ -131,7 +131,8 @@ impl Registry {
         self.embedder.get().cloned().ok_or(RegistryError::ModelNotReady)
     }
 
-    /// The subject's current voiceprint, or why it cannot be compared with `model`.
+    /// Returns the subject's current voiceprint, or the reason it cannot be compared with
+    /// `model`.
     async fn enrolled_voiceprint(&self, subject_id: &Identifier, model: &str) -> Result<VoiceprintRecord, RegistryError> {
         let view = self.subject(subject_id).await?;
         let not_enrolled =

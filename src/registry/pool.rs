@@ -43,8 +43,8 @@ pub struct PoolHold {
 }
 
 impl ModelPool {
-    /// A pool running at most `workers` jobs at once (at least 1) with `queue_depth` more
-    /// requests allowed to wait.
+    /// Creates a pool that runs at most `workers` jobs at once (at least 1) and lets
+    /// `queue_depth` more requests wait.
     pub fn new(workers: usize, queue_depth: usize) -> Self {
         let workers = workers.max(1);
         let capacity = workers + queue_depth;
@@ -57,7 +57,7 @@ impl ModelPool {
         Ok(Admission { place: Arc::new(place), workers: self.workers.clone() })
     }
 
-    /// Waits until no request holds a place, then holds them all.
+    /// Waits until no request has a place, then takes them all.
     pub async fn hold_all(&self) -> PoolHold {
         let places = self.places.clone().acquire_many_owned(self.capacity as u32).await.expect("the pool's semaphore is never closed");
         PoolHold { _places: places }
@@ -130,7 +130,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn panicking_job_is_an_error_and_frees_its_place() {
+    async fn panicking_job_frees_its_place() {
         let pool = ModelPool::new(1, 0);
         let admission = pool.admit().unwrap();
         let outcome = admission.run(|| -> u32 { panic!("bad audio") }).await;

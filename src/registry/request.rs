@@ -8,13 +8,13 @@ use prost::bytes::Bytes;
 use crate::audio::raw::{RawEncoding, RawPcm};
 use crate::embed::AudioSource;
 
-/// Longest identifier accepted, in bytes of UTF-8.
+/// Maximum identifier length, in bytes of UTF-8.
 pub const MAX_ID_BYTES: usize = 128;
 
-/// Most candidates an identification may return.
+/// Maximum candidates an identification may return.
 pub const MAX_IDENTIFY_RESULTS: usize = 100;
 
-/// Candidates returned when the request does not say.
+/// Candidates returned when the request leaves `max_results` at 0.
 pub const DEFAULT_IDENTIFY_RESULTS: usize = 5;
 
 /// A problem with one field of a request, named by its path in the request message.
@@ -83,7 +83,7 @@ impl AudioInput {
         }
     }
 
-    /// How to read the bytes again when they are kept: "container", or
+    /// Labels how to read the bytes again when they are kept: "container", or
     /// "encoding/rate/channels" such as "linear16/16000/1".
     pub fn format_label(&self) -> String {
         let Some(format) = self.raw_format else {

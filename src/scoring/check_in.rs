@@ -1,6 +1,6 @@
 use crate::embed::QualityReport;
 
-/// Why a check-in recording was too poor to decide on.
+/// Reason a check-in recording was too poor to decide on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InconclusiveReason {
     /// Speech was found, but less than the policy's minimum.

@@ -1,6 +1,6 @@
 use crate::embed::{cosine_similarity, mean_embedding, QualityReport};
 
-/// Why an enrolment clip was rejected.
+/// Reason an enrolment clip was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClipProblem {
     NoSpeech,
@@ -27,9 +27,9 @@ impl ClipProblem {
 /// check-in is compared with the voiceprint these clips make.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnrollmentPolicy {
-    /// Least speech per clip after silence trimming.
+    /// Minimum speech per clip after silence trimming.
     pub min_clip_speech_seconds: f64,
-    /// Least speech in all clips together.
+    /// Minimum speech in all clips together.
     pub min_total_speech_seconds: f64,
     /// Largest fraction of full-scale samples per clip.
     pub max_clipping_ratio: f64,
@@ -96,10 +96,10 @@ impl EnrollmentPolicy {
     /// the minimum. `embedded` pairs a clip's position in `clips` with its embedding.
     ///
     /// Clips are rejected one at a time, the least agreeing first, and the agreements of the
-    /// rest are measured again without it: one recording of another speaker drags down every
-    /// other clip's mean of the rest, and must not get good clips rejected with it. When two
-    /// clips remain that disagree, both are rejected, because there is no telling which of them
-    /// is the other speaker.
+    /// rest are measured again without it. One recording of another speaker drags down the
+    /// mean that every other clip is compared with, so rejecting all low clips at once would
+    /// reject good clips with it. When two clips remain that disagree, both are rejected,
+    /// because there is no telling which of them is the other speaker.
     pub fn check_agreement(&self, clips: &mut [ClipReport], embedded: &[(usize, Vec<f32>)]) {
         let mut remaining: Vec<&(usize, Vec<f32>)> = embedded.iter().collect();
 
@@ -129,8 +129,8 @@ impl EnrollmentPolicy {
     }
 }
 
-/// The cosine similarity of each embedding to the normalised mean of all the others. Empty
-/// for fewer than two embeddings, where there is nothing to agree with.
+/// Computes the cosine similarity of each embedding to the normalised mean of all the others.
+/// Returns an empty vector for fewer than two embeddings, which have nothing to agree with.
 pub fn leave_one_out_agreement(embeddings: &[&[f32]]) -> Vec<f32> {
     if embeddings.len() < 2 {
         return Vec::new();

@@ -1,7 +1,7 @@
 //! The Prometheus endpoint: `GET /metrics` over plain HTTP/1.1 on its own listener.
 //!
-//! The recorder is process-wide (the `metrics` facade has one global recorder), installed by
-//! the first server started in the process; later servers in the same process share it.
+//! The `metrics` facade has one global recorder, so the first server started in a process
+//! installs it and later servers in the same process share it.
 
 use std::io;
 use std::net::SocketAddr;
@@ -29,8 +29,9 @@ const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 static RECORDER: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// The process-wide Prometheus recorder, installed on first use. `None` when another
-/// recorder was installed first, in which case metrics go there and this endpoint is empty.
+/// Returns the process-wide Prometheus recorder, installing it on first use. Returns `None`
+/// when another recorder was installed first: metrics then go there and this endpoint is
+/// empty.
 pub fn recorder() -> Option<PrometheusHandle> {
     RECORDER
         .get_or_init(|| {

@@ -118,7 +118,7 @@ impl RunningServer {
         Ok(RunningServer { grpc_address, metrics_address, registry, shutdown, grpc_task, metrics_task, model_task })
     }
 
-    /// The bound gRPC address, with the port chosen when the setting's port was 0.
+    /// Returns the bound gRPC address, with the port chosen when the setting's port was 0.
     pub fn grpc_address(&self) -> SocketAddr {
         self.grpc_address
     }

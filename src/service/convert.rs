@@ -14,10 +14,10 @@ use crate::registry::{
 use crate::scoring::{ClipProblem, ClipReport, Decision, EnrollmentReport, InconclusiveReason};
 use crate::store::{CheckInCursor, CheckInFilter, CheckInRecord, SubjectView, VoiceprintRecord};
 
-/// Check-ins per page when the request does not say.
+/// Check-ins per page when the request leaves `page_size` at 0.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 
-/// Most check-ins per page.
+/// Maximum check-ins per page.
 pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// Field violations found so far in one request.
@@ -286,7 +286,7 @@ fn clip_problem(problem: ClipProblem) -> pb::clip_report::Problem {
     }
 }
 
-/// One line for the field violation of a rejected clip, with the measured values.
+/// Describes a rejected clip's problems in one line, with the measured values.
 pub(crate) fn describe_clip_problems(clip: &ClipReport) -> String {
     let quality = &clip.quality;
     let findings: Vec<String> = clip

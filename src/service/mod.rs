@@ -1,6 +1,6 @@
-//! The gRPC services. Each handler converts the request into registry types (validating it),
-//! calls the [`Registry`](crate::registry::Registry), and converts the result back; every
-//! error goes through the one mapping in [`status`].
+//! The gRPC services. Each handler validates the request while converting it into registry
+//! types, calls the [`Registry`](crate::registry::Registry), and converts the result back.
+//! Every error goes through the one mapping in [`status`].
 
 mod check_ins;
 mod convert;

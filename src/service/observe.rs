@@ -27,7 +27,7 @@ pub fn describe_metrics() {
     metrics::describe_counter!(DECISIONS_TOTAL, "Check-in decisions, by decision and inconclusive reason");
 }
 
-/// What is known about one call so far.
+/// Facts about one call gathered while it runs.
 pub(crate) struct RpcCall {
     method: &'static str,
     started: Instant,

@@ -141,7 +141,7 @@ fn rich_status(
     status_with_details(code, message, standard_details(reason, metadata, violations))
 }
 
-/// An `ErrorInfo`, and a `BadRequest` when there are violations.
+/// Builds an `ErrorInfo`, and a `BadRequest` when there are violations.
 fn standard_details(reason: &str, metadata: HashMap<String, String>, violations: Vec<registry::FieldViolation>) -> Vec<Any> {
     let info = pb::ErrorInfo::from(ErrorInfo::new(reason, ERROR_DOMAIN, metadata));
     let mut details = vec![Any { type_url: ErrorInfo::TYPE_URL.to_owned(), value: info.encode_to_vec() }];
@@ -164,8 +164,8 @@ fn metadata<const N: usize>(entries: [(&str, String); N]) -> HashMap<String, Str
     entries.into_iter().map(|(key, value)| (key.to_owned(), value)).collect()
 }
 
-/// The canonical upper-case name of a status code, as gRPC's documentation and other
-/// implementations spell it.
+/// Returns the canonical upper-case name of a status code, as gRPC's documentation and
+/// other implementations spell it.
 pub fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
@@ -188,7 +188,7 @@ pub fn code_name(code: Code) -> &'static str {
     }
 }
 
-/// The `ErrorInfo` reason of a status from this service; empty when it has none.
+/// Returns the `ErrorInfo` reason of a status from this service, or "" when it has none.
 pub fn reason_of(status: &Status) -> String {
     use tonic_types::StatusExt;
     status.get_error_details().error_info().map(|info| info.reason.clone()).unwrap_or_default()

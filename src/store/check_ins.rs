@@ -23,7 +23,7 @@ pub struct CheckInCursor {
     pub id: i64,
 }
 
-/// Which check-ins to list, and how many.
+/// Filter and page size of a check-in listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckInFilter {
     /// `None` for every subject.
@@ -41,7 +41,7 @@ pub struct CheckInFilter {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckInPage {
     pub check_ins: Vec<CheckInRecord>,
-    /// Where the next page starts; `None` on the last page.
+    /// Start of the next page; `None` on the last page.
     pub next: Option<CheckInCursor>,
 }
 
@@ -92,7 +92,7 @@ impl Store {
             values.push(Box::new(after.id));
         }
 
-        // One row past the page tells whether another page follows.
+        // Reading one row past the page shows whether another page follows.
         let limit = filter.limit.max(1);
         values.push(Box::new(limit as i64 + 1));
 
@@ -183,7 +183,7 @@ fn check_in_row(row: &Row<'_>) -> rusqlite::Result<CheckInRecord> {
     })
 }
 
-/// The measurements in columns 10 to 16; `None` once erased.
+/// Reads the measurements in columns 10 to 16; `None` once erased.
 fn quality_columns(row: &Row<'_>) -> rusqlite::Result<Option<QualityReport>> {
     let Some(format) = row.get::<_, Option<String>>(10)? else {
         return Ok(None);

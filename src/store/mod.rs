@@ -86,7 +86,7 @@ impl Store {
         Ok(Store { connection: Arc::new(Mutex::new(connection)), path: path.to_owned() })
     }
 
-    /// The database file.
+    /// Returns the path of the database file.
     pub fn path(&self) -> &Path {
         &self.path
     }

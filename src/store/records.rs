@@ -1,4 +1,4 @@
-//! What the store writes and reads back.
+//! Records that the store writes and reads back.
 
 use std::time::SystemTime;
 
@@ -45,7 +45,7 @@ pub struct SubjectView {
     pub history: Vec<VoiceprintRecord>,
 }
 
-/// Original audio kept when the `store.keep_audio` setting asks for it.
+/// Original audio, kept only when the `store.keep_audio` setting is on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredAudio {
     pub bytes: Vec<u8>,

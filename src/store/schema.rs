@@ -1,4 +1,4 @@
-//! Versioned schema migrations. The database's `PRAGMA user_version` holds the number of
+//! Versioned schema migrations. The database's `PRAGMA user_version` is the number of
 //! migrations applied; each migration runs in its own transaction together with the version
 //! bump, so a crash leaves the schema at one version or the next.
 

@@ -81,7 +81,7 @@ impl Store {
         Ok(view)
     }
 
-    /// The current voiceprints made by `model`, for identification.
+    /// Returns the current voiceprints made by `model`, for identification.
     pub fn current_voiceprints(&self, model: &str) -> Result<Vec<VoiceprintRecord>, StoreError> {
         self.read(|transaction| {
             let mut statement = transaction.prepare(&format!(

@@ -115,7 +115,7 @@ async fn audio_over_size_limit_is_rejected() {
     let server = server_with_p225(dir.path()).await;
 
     // One byte over the default limit of 32 MiB: inside the gRPC message limit, so the
-    // service's own check answers.
+    // service's own size check rejects it.
     let oversized = Bytes::from(vec![0u8; 32 * 1024 * 1024 + 1]);
     let status = assert_rejected(
         &server,

@@ -138,7 +138,7 @@ impl TestServer {
         self.verification().verify(request).await.map(tonic::Response::into_inner)
     }
 
-    /// Row counts of every table, read through a separate connection to the database file.
+    /// Counts the rows of every table through a separate connection to the database file.
     pub fn row_counts(&self) -> RowCounts {
         row_counts(&self.data_dir.join(DATABASE_FILE))
     }
@@ -168,13 +168,13 @@ pub fn row_counts(database: &Path) -> RowCounts {
     }
 }
 
-/// The status code and ErrorInfo reason of a failed call.
+/// Returns the status code and ErrorInfo reason of a failed call.
 pub fn code_and_reason(status: &Status) -> (Code, String) {
     let reason = status.get_error_details().error_info().map(|info| info.reason.clone()).unwrap_or_default();
     (status.code(), reason)
 }
 
-/// The fields named by the status's BadRequest violations.
+/// Returns the fields named by the status's BadRequest violations.
 pub fn violated_fields(status: &Status) -> Vec<String> {
     let details = status.get_error_details();
     details.bad_request().map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect()).unwrap_or_default()
@@ -184,14 +184,14 @@ pub fn time(offset: Duration) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(START_UNIX_MILLIS) + offset
 }
 
-/// Mono 16-bit samples of a 16 kHz WAV fixture, as floats in [-1, 1).
+/// Reads the mono 16-bit samples of a 16 kHz WAV fixture as floats in [-1, 1).
 pub fn fixture_samples(name: &str) -> Vec<f32> {
     let reader = hound::WavReader::new(Cursor::new(fixture(name))).expect("fixture is a WAV file");
     assert_eq!(reader.spec().sample_rate, 16_000);
     reader.into_samples::<i16>().map(|sample| f32::from(sample.unwrap()) / 32768.0).collect()
 }
 
-/// A 16 kHz mono 16-bit WAV file of `samples`, clamped to full scale.
+/// Encodes `samples` as a 16 kHz mono 16-bit WAV file, clamped to full scale.
 pub fn wav(samples: &[f32]) -> Bytes {
     let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut cursor = Cursor::new(Vec::new());
@@ -203,7 +203,8 @@ pub fn wav(samples: &[f32]) -> Bytes {
     cursor.into_inner().into()
 }
 
-/// Deterministic white noise of the given RMS level, from a linear congruential generator.
+/// Generates deterministic white noise of the given RMS level with a linear congruential
+/// generator.
 pub fn white_noise(len: usize, rms: f32, seed: u64) -> Vec<f32> {
     let mut state = seed;
     let amplitude = rms * 3f32.sqrt();
