@@ -114,7 +114,8 @@ impl RunningServer {
 
         let model_task = tokio::spawn(load_model(settings.model.path.clone(), embedder_settings(settings), registry.clone(), health));
 
-        tracing::info!(%grpc_address, metrics_address = ?metrics_address, data_dir = %settings.store.data_dir.display(), "server started; loading the model");
+        let metrics = metrics_address.map_or_else(|| "off".to_owned(), |address| address.to_string());
+        tracing::info!(%grpc_address, %metrics, data_dir = %settings.store.data_dir.display(), "server started; loading the model");
         Ok(RunningServer { grpc_address, metrics_address, registry, shutdown, grpc_task, metrics_task, model_task })
     }
 
