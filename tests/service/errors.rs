@@ -412,3 +412,30 @@ async fn decisions_are_recorded() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_enrolment_checks_its_framing() {
+    use pb::stream_enroll_request::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let message = |message: Message| pb::StreamEnrollRequest { message: Some(message) };
+    let chunk = |name: &str| message(Message::Chunk(pb::AudioChunk { content: fixture(name), format: None }));
+    let end = || message(Message::EndOfClip(pb::EndOfClip {}));
+    let subject = || message(Message::SubjectId("p225".into()));
+
+    let cases = [
+        ("chunk before the subject", vec![chunk(SPEAKERS[0].enroll[0]), end()], "subject_id"),
+        ("subject twice", vec![subject(), subject()], "subject_id"),
+        ("clip never closed", vec![subject(), chunk(SPEAKERS[0].enroll[0])], "clips[0]"),
+        ("end of clip without chunks", vec![subject(), end()], "clips[0]"),
+        ("no clip", vec![subject()], "clips"),
+    ];
+    for (row, messages, field) in cases {
+        let mut client = server.subjects();
+        let status =
+            assert_rejected(&server, row, Code::InvalidArgument, "INVALID_FIELD", client.stream_enroll(tokio_stream::iter(messages))).await;
+        assert_eq!(violated_fields(&status), vec![field], "{row}");
+    }
+    server.stop().await;
+}
