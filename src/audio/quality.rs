@@ -16,7 +16,7 @@ pub fn clipping_ratio(samples: &[f32]) -> f64 {
 /// Upper bound reported when a recording has no measurable noise.
 pub const MAX_SNR_DB: f64 = 100.0;
 
-/// Fewer unvoiced windows than this fraction of all windows are too few to stand for the
+/// Fewer unvoiced windows than this fraction of all windows are too few to represent the
 /// noise. Noise throughout a recording can make the VAD call every window voiced, and
 /// clean speech without pauses leaves no unvoiced window either.
 pub const MIN_NOISE_WINDOW_FRACTION: f64 = 0.1;
@@ -29,7 +29,7 @@ pub const MIN_NOISE_WINDOW_FRACTION: f64 = 0.1;
 /// fraction of windows with the least power, whether voiced or not, so a recording drowned
 /// in noise is not mistaken for one without noise.
 ///
-/// `samples` holds whole windows of `window_len` samples, one per flag. A recording without
+/// `samples` contains whole windows of `window_len` samples, one per flag. A recording without
 /// voiced windows gives 0 dB, and one whose noise windows are digital silence gives
 /// [`MAX_SNR_DB`].
 pub fn estimate_snr_db(samples: &[f32], window_len: usize, voiced: &[bool]) -> f64 {
@@ -74,7 +74,7 @@ fn mean_power(window: &[f32]) -> f64 {
     window.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / window.len() as f64
 }
 
-/// The mean power of the `count` windows with the least power.
+/// Averages the power of the `count` windows with the least power.
 fn quietest_mean_power(windows: &[(f64, bool)], count: usize) -> f64 {
     let mut powers: Vec<f64> = windows.iter().map(|&(power, _)| power).collect();
     powers.sort_by(f64::total_cmp);
