@@ -27,6 +27,11 @@ enum Command {
     /// Manage speaker model files.
     #[command(subcommand)]
     Model(cli::model::ModelCommand),
+    /// Run the gRPC service. Settings come from built-in defaults, then a TOML file, then
+    /// VOICEPRINT_* environment variables, then these flags.
+    Serve(cli::serve::ServeArgs),
+    /// Call a running service; prints one JSON object on standard output.
+    Client(cli::client::ClientArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +42,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cli::eval::run_eval(&args),
         Command::Calibrate(args) => cli::eval::run_calibrate(&args),
         Command::Model(command) => cli::model::run(command),
+        Command::Serve(args) => cli::serve::run(args),
+        Command::Client(args) => cli::client::run(args),
     }
 }

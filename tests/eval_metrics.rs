@@ -128,7 +128,7 @@ fn as_norm_matches_numpy() {
     let test = vectors(&reference["test"]);
     let expected = reference["normalized"].as_array().unwrap();
     for (i, (e, t)) in enroll.iter().zip(&test).enumerate() {
-        let score = f64::from(voiceprint::scoring::cosine_similarity(e, t));
+        let score = f64::from(voiceprint::embed::cosine_similarity(e, t));
         let normalized = as_norm.normalize(
             score,
             &as_norm.statistics(e).unwrap(),
