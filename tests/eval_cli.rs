@@ -1,9 +1,11 @@
 //! `voiceprint eval` and `voiceprint calibrate` on score files, run as the real binary.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use voiceprint::config::{FlagValue, LoadedSettings, SettingSources, Settings};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -111,13 +113,29 @@ fn eval_without_input_is_usage_error() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+/// Loads `config` as `voiceprint serve` does, with a stand-in model file.
+fn service_settings(config: &Path) -> LoadedSettings {
+    let model = tempfile::NamedTempFile::new().unwrap();
+    let flags = vec![FlagValue {
+        name: "model.path",
+        flag: "--model",
+        value: model.path().display().to_string(),
+    }];
+    let sources = SettingSources {
+        file: Some(config),
+        env: BTreeMap::new(),
+        flags,
+    };
+    Settings::load(&sources).expect("the service accepts the calibrated settings")
+}
+
 #[test]
-fn calibrate_writes_threshold_into_settings() {
+fn calibrate_writes_threshold_the_service_reads() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("voiceprint.toml");
     std::fs::write(
         &config,
-        "# Service settings\nlisten = \"127.0.0.1:0\"\n\n[limits]\nmax_seconds = 30\n",
+        "# Service settings\n[server]\nlisten = \"127.0.0.1:0\"\n\n[verification]\nmin_snr_db = 7\n",
     )
     .unwrap();
     let scores = fixture("scores_large.txt");
@@ -139,11 +157,17 @@ fn calibrate_writes_threshold_into_settings() {
     assert_eq!(json["threshold"].as_f64().unwrap(), expected);
 
     let text = std::fs::read_to_string(&config).unwrap();
-    assert!(text.starts_with("# Service settings\nlisten = \"127.0.0.1:0\"\n"));
+    assert!(text.starts_with("# Service settings\n[server]\nlisten = \"127.0.0.1:0\"\n"));
     assert!(text.contains("# voiceprint calibrate: FAR 1.00% (target 1.00%)"));
-    let settings: toml::Table = toml::from_str(&text).unwrap();
-    assert_eq!(settings["threshold"].as_float(), Some(expected));
-    assert_eq!(settings["limits"]["max_seconds"].as_integer(), Some(30));
+
+    let loaded = service_settings(&config);
+    assert_eq!(loaded.settings.verification.threshold, expected as f32);
+    assert_eq!(loaded.settings.verification.min_snr_db, 7.0);
+    assert!(
+        loaded.warnings.is_empty(),
+        "warnings: {:?}",
+        loaded.warnings
+    );
 }
 
 #[test]

@@ -247,7 +247,7 @@ fn calibrate_on_prompted_protocol() {
     let config = dir.path().join("voiceprint.toml");
     std::fs::write(
         &config,
-        "# Decision threshold on the cosine score.\nthreshold = 0.75\n",
+        "[verification]\n# Decision threshold on the cosine score.\nthreshold = 0.75\n",
     )
     .unwrap();
 
@@ -269,11 +269,11 @@ fn calibrate_on_prompted_protocol() {
     let text = std::fs::read_to_string(&config).unwrap();
     let settings: toml::Table = toml::from_str(&text).unwrap();
     assert_eq!(
-        settings["threshold"].as_float(),
+        settings["verification"]["threshold"].as_float(),
         result["threshold"].as_f64()
     );
     assert!(result["far"].as_f64().unwrap() <= 0.05);
-    assert!(text.starts_with("# Decision threshold on the cosine score.\n"));
+    assert!(text.starts_with("[verification]\n# Decision threshold on the cosine score.\n"));
     assert!(
         text.contains("# voiceprint calibrate: prompted protocol on "),
         "{text}"

@@ -255,8 +255,8 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "FRACTION")]
     pub target_far: f64,
 
-    /// Service settings file (TOML) to write `threshold` into, created if missing. Other keys
-    /// and comments are kept.
+    /// Service settings file (TOML) to write `verification.threshold` into, created if
+    /// missing. Other keys and comments are kept.
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
 

@@ -2,13 +2,15 @@
 
 use std::path::Path;
 
-use toml_edit::{value, Decor, DocumentMut, Item, Table};
+use toml_edit::{value, DocumentMut, Item, Table};
 
 use super::metrics::{DetCurve, OperatingPoint};
 use super::{files, EvalError};
 
-/// The settings key the service reads its decision threshold from: a check-in is accepted
-/// when its cosine score is at least this value.
+/// The settings table and key the service reads its decision threshold from
+/// (`verification.threshold`): a check-in is accepted when its cosine score is at least this
+/// value.
+pub const THRESHOLD_TABLE: &str = "verification";
 pub const THRESHOLD_KEY: &str = "threshold";
 
 /// Start of the comment lines that record where a calibrated threshold came from. Earlier
@@ -39,8 +41,9 @@ pub fn threshold_for_far(curve: &DetCurve, target_far: f64) -> Result<OperatingP
     Ok(point)
 }
 
-/// Sets the top-level `threshold` in the TOML settings file at `path`, creating the file if
-/// needed, with one comment line per entry of `provenance` above it. Every other key and
+/// Sets `threshold` in the `[verification]` table of the TOML settings file at `path`,
+/// creating the table or the file if needed, with one comment line per entry of `provenance`
+/// above it. Every other key and
 /// comment of the file is kept as it was. The file is replaced atomically.
 pub fn write_threshold(
     path: &Path,
@@ -67,23 +70,24 @@ pub fn set_threshold(text: &str, threshold: f64, provenance: &[String]) -> Resul
     let mut document: DocumentMut = text
         .parse()
         .map_err(|error: toml_edit::TomlError| error.to_string())?;
-    let root = document.as_table_mut();
-    let old_prefix =
-        match root.get(THRESHOLD_KEY) {
-            Some(Item::Value(v)) if v.is_float() || v.is_integer() => root
-                .key_mut(THRESHOLD_KEY)
-                .and_then(|mut key| {
-                    key.leaf_decor_mut()
-                        .prefix()
-                        .and_then(|p| p.as_str())
-                        .map(str::to_string)
-                })
-                .unwrap_or_default(),
-            Some(_) => return Err(format!(
-                "the existing \"{THRESHOLD_KEY}\" is not a number, so it is left for you to fix"
-            )),
-            None => take_leading_comments(&mut document),
-        };
+    let leading = take_comments_of_empty_document(&mut document);
+    let table = verification_table(&mut document, leading)?;
+
+    let old_prefix = match table.get(THRESHOLD_KEY) {
+        Some(Item::Value(v)) if v.is_float() || v.is_integer() => table
+            .key_mut(THRESHOLD_KEY)
+            .and_then(|mut key| {
+                let prefix = key.leaf_decor_mut().prefix().and_then(|p| p.as_str());
+                prefix.map(str::to_string)
+            })
+            .unwrap_or_default(),
+        Some(_) => {
+            return Err(format!(
+                "the existing {THRESHOLD_TABLE}.{THRESHOLD_KEY} is not a number, so it is left for you to fix"
+            ))
+        }
+        None => String::new(),
+    };
 
     let mut prefix: String = old_prefix
         .split_inclusive('\n')
@@ -97,68 +101,48 @@ pub fn set_threshold(text: &str, threshold: f64, provenance: &[String]) -> Resul
         prefix.push_str(&format!("{PROVENANCE_MARKER} {line}\n"));
     }
 
-    let root = document.as_table_mut();
-    root.insert(THRESHOLD_KEY, value(threshold));
-    root.key_mut(THRESHOLD_KEY)
+    table.insert(THRESHOLD_KEY, value(threshold));
+    table
+        .key_mut(THRESHOLD_KEY)
         .expect("the key was just inserted")
         .leaf_decor_mut()
         .set_prefix(prefix);
     Ok(document.to_string())
 }
 
-/// Takes the comments at the top of a file that has no top-level keys, so that they stay
-/// above a threshold inserted there. They belong to the first table header, or, in a file
-/// of comments only, to the end of the document. A file with top-level keys keeps them with
-/// its first key, and the threshold goes after its last key.
-fn take_leading_comments(document: &mut DocumentMut) -> String {
-    if document.as_table().iter().any(|(_, item)| item.is_value()) {
+/// Takes the comments of a document that has no keys or tables. They are the document's
+/// trailing text, which would otherwise end up below a newly added table.
+fn take_comments_of_empty_document(document: &mut DocumentMut) -> String {
+    if !document.as_table().is_empty() {
         return String::new();
     }
-    if let Some(decor) = first_header_decor(document.as_table_mut()) {
-        let leading = decor
-            .prefix()
-            .and_then(|p| p.as_str())
-            .unwrap_or_default()
-            .to_string();
-        decor.set_prefix("\n");
-        return leading;
-    }
-    let leading = document.trailing().as_str().unwrap_or_default().to_string();
+    let comments = document.trailing().as_str().unwrap_or_default().to_string();
     document.set_trailing("");
-    leading
+    comments
 }
 
-/// The decoration of the first table header in `table`, looking inside implicit tables,
-/// which have no header of their own.
-fn first_header_decor(table: &mut Table) -> Option<&mut Decor> {
-    let path = first_header_path(table)?;
-    let (last, parents) = path.split_last()?;
-    let mut current = table;
-    for key in parents {
-        current = current.get_mut(key)?.as_table_mut()?;
+/// The `[verification]` table, added at the end of the document if it is missing, with
+/// `leading` above its header.
+fn verification_table(document: &mut DocumentMut, leading: String) -> Result<&mut Table, String> {
+    let root = document.as_table_mut();
+    if !root.contains_key(THRESHOLD_TABLE) {
+        let mut table = Table::new();
+        let separator = if root.is_empty() && leading.is_empty() {
+            ""
+        } else {
+            "\n"
+        };
+        table
+            .decor_mut()
+            .set_prefix(format!("{leading}{separator}"));
+        root.insert(THRESHOLD_TABLE, Item::Table(table));
     }
-    match current.get_mut(last)? {
-        Item::Table(child) => Some(child.decor_mut()),
-        Item::ArrayOfTables(array) => array.get_mut(0).map(Table::decor_mut),
-        _ => None,
+    match root.get_mut(THRESHOLD_TABLE) {
+        Some(Item::Table(table)) => Ok(table),
+        _ => Err(format!(
+            "\"{THRESHOLD_TABLE}\" is not a table; write the settings as a [{THRESHOLD_TABLE}] table"
+        )),
     }
-}
-
-/// The keys leading to the first table with a header of its own.
-fn first_header_path(table: &Table) -> Option<Vec<String>> {
-    for (key, item) in table.iter() {
-        match item {
-            Item::Table(child) if child.is_implicit() => {
-                if let Some(mut path) = first_header_path(child) {
-                    path.insert(0, key.to_string());
-                    return Some(path);
-                }
-            }
-            Item::Table(_) | Item::ArrayOfTables(_) => return Some(vec![key.to_string()]),
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -172,43 +156,37 @@ mod tests {
 
     #[test]
     fn other_keys_and_comments_are_kept() {
-        let text = "# Service settings\nlisten = \"127.0.0.1:0\" # loopback only\n\n[limits]\nmax_seconds = 30\n";
+        let text = "# Service settings\n[server]\nlisten = \"127.0.0.1:0\" # loopback only\n\n[verification]\nmin_snr_db = 7\n";
         let updated = set_threshold(text, 0.75, &provenance("prompted protocol, seed 59")).unwrap();
 
-        assert!(updated.contains("# Service settings\n"));
-        assert!(updated.contains("listen = \"127.0.0.1:0\" # loopback only\n"));
-        assert!(updated.contains("[limits]\nmax_seconds = 30\n"));
-        assert!(updated
-            .contains("# voiceprint calibrate: prompted protocol, seed 59\nthreshold = 0.75\n"));
-
-        let parsed: toml::Table = toml::from_str(&updated).unwrap();
-        assert_eq!(parsed["threshold"].as_float(), Some(0.75));
-        assert!(
-            parsed["limits"].get("threshold").is_none(),
-            "the threshold must be a top-level key"
+        assert_eq!(
+            updated,
+            "# Service settings\n[server]\nlisten = \"127.0.0.1:0\" # loopback only\n\n[verification]\nmin_snr_db = 7\n\
+             # voiceprint calibrate: prompted protocol, seed 59\nthreshold = 0.75\n"
         );
+        let parsed: toml::Table = toml::from_str(&updated).unwrap();
+        assert_eq!(parsed["verification"]["threshold"].as_float(), Some(0.75));
     }
 
     #[test]
     fn recalibration_replaces_value_and_provenance() {
-        let text =
-            "# Decision threshold, cosine.\n# voiceprint calibrate: old data\nthreshold = 0.5\n";
+        let text = "[verification]\n# Decision threshold, cosine.\n# voiceprint calibrate: old data\nthreshold = 0.5\nmin_snr_db = 7\n";
         let updated = set_threshold(text, 0.8125, &provenance("new data")).unwrap();
 
         assert_eq!(
             updated,
-            "# Decision threshold, cosine.\n# voiceprint calibrate: new data\nthreshold = 0.8125\n"
+            "[verification]\n# Decision threshold, cosine.\n# voiceprint calibrate: new data\nthreshold = 0.8125\nmin_snr_db = 7\n"
         );
     }
 
     #[test]
-    fn leading_comment_stays_on_top() {
-        let text = "# Service settings\n\n[limits]\nmax_seconds = 30\n";
+    fn missing_table_is_appended() {
+        let text = "[server]\nlisten = \"127.0.0.1:0\"\n";
         let updated = set_threshold(text, 0.75, &provenance("data")).unwrap();
 
         assert_eq!(
             updated,
-            "# Service settings\n\n# voiceprint calibrate: data\nthreshold = 0.75\n\n[limits]\nmax_seconds = 30\n"
+            "[server]\nlisten = \"127.0.0.1:0\"\n\n[verification]\n# voiceprint calibrate: data\nthreshold = 0.75\n"
         );
     }
 
@@ -218,14 +196,20 @@ mod tests {
 
         assert_eq!(
             updated,
-            "# Service settings\n# voiceprint calibrate: data\nthreshold = 0.75\n"
+            "# Service settings\n\n[verification]\n# voiceprint calibrate: data\nthreshold = 0.75\n"
         );
     }
 
     #[test]
     fn non_numeric_threshold_is_rejected() {
-        let error = set_threshold("threshold = \"high\"\n", 0.7, &[]).unwrap_err();
-        assert!(error.contains("not a number"));
+        let error = set_threshold("[verification]\nthreshold = \"high\"\n", 0.7, &[]).unwrap_err();
+        assert!(error.contains("not a number"), "{error}");
+    }
+
+    #[test]
+    fn verification_value_is_rejected() {
+        let error = set_threshold("verification = 3\n", 0.7, &[]).unwrap_err();
+        assert!(error.contains("is not a table"), "{error}");
     }
 
     #[test]
@@ -240,7 +224,7 @@ mod tests {
         write_threshold(&path, 0.7, &provenance("test")).unwrap();
 
         let parsed: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(parsed["threshold"].as_float(), Some(0.7));
+        assert_eq!(parsed["verification"]["threshold"].as_float(), Some(0.7));
     }
 
     #[test]
