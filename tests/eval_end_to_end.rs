@@ -37,7 +37,7 @@ fn prompted_manifest() -> PathBuf {
     common::fixture("eval/prompted/MANIFEST.tsv")
 }
 
-/// The arguments of a small prompted run: K = 2, M = 1, 40 trials.
+/// Builds the arguments of a small prompted run: K = 2, M = 1, 40 trials.
 fn prompted_args(manifest: &Path) -> Vec<String> {
     [
         "--manifest",
@@ -83,7 +83,8 @@ fn read_scores(path: &Path) -> HashMap<(String, String, String), f64> {
         .collect()
 }
 
-/// The Resemblyzer embedding of a side: the normalised mean of its clips' embeddings.
+/// Computes the Resemblyzer embedding of a side: the normalised mean of its clips'
+/// embeddings.
 fn resemblyzer_side(side: &str) -> Vec<f32> {
     let mut sum = vec![0.0f32; 256];
     for clip in side.split('+') {

@@ -60,7 +60,7 @@ pub struct TrialSourceArgs {
     )]
     pub enroll_map: Option<PathBuf>,
 
-    /// How the files of one side are combined. `mean` embeds each file and averages the
+    /// Combination of the files of one side. `mean` embeds each file and averages the
     /// embeddings, as the service enrols from several clips. `concat` plays the files one
     /// after the other as one recording, as the prompted protocol does.
     #[arg(long, value_enum, default_value_t = JoinArg::Mean, requires = "trials", help_heading = "Trial list")]
@@ -704,7 +704,7 @@ fn default_cache_path() -> Option<PathBuf> {
     Some(base.join("voiceprint").join("embeddings.sqlite3"))
 }
 
-/// The scores of this run as score-file lines, with the value `score` picks.
+/// Converts this run's scores to score-file lines, with the value `score` picks.
 fn score_lines(
     set: &TrialSet,
     evaluation: &Evaluation,

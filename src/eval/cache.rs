@@ -27,7 +27,7 @@ const CACHE_FORMAT: &str = "voiceprint-embedding-cache/1";
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey(String);
 
-/// What the pipeline made of one recording.
+/// The pipeline's result for one recording.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Embedded(Vec<f32>),
@@ -75,8 +75,8 @@ pub fn file_digest(bytes: &[u8]) -> Digest {
     Sha256::digest(bytes).into()
 }
 
-/// The content digest of several files played one after the other: it changes with any
-/// file's content and with their order.
+/// Computes the content digest of several files played one after the other. It changes
+/// with any file's content and with their order.
 pub fn concatenation_digest(files: &[Digest]) -> Digest {
     let mut hasher = Sha256::new();
     hasher.update(b"concatenation at 16 kHz");
@@ -143,7 +143,7 @@ impl EmbeddingCache {
         &self.path
     }
 
-    /// The cached outcome for `key`, or `None`. An entry whose vector is not a whole number
+    /// Looks up the cached outcome for `key`. An entry whose vector is not a whole number
     /// of finite `f32` values counts as absent, so it is computed and written again.
     pub fn get(&self, key: &CacheKey) -> Result<Option<Outcome>, EvalError> {
         let connection = self

@@ -121,8 +121,8 @@ fn take_comments_of_empty_document(document: &mut DocumentMut) -> String {
     comments
 }
 
-/// The `[verification]` table, added at the end of the document if it is missing, with
-/// `leading` above its header.
+/// Returns the `[verification]` table, adding it at the end of the document if it is
+/// missing, with `leading` above its header.
 fn verification_table(document: &mut DocumentMut, leading: String) -> Result<&mut Table, String> {
     let root = document.as_table_mut();
     if !root.contains_key(THRESHOLD_TABLE) {

@@ -15,7 +15,7 @@ pub struct CohortEntry {
     pub speaker: String,
 }
 
-/// Every file of `manifest` as a cohort recording.
+/// Makes every file of `manifest` a cohort recording.
 pub fn cohort_from_manifest(manifest: &Manifest) -> Vec<CohortEntry> {
     manifest
         .entries()

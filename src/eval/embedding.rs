@@ -52,7 +52,7 @@ impl<'a> RecordingEmbedder<'a> {
             model: embedder.model().tag(),
             precision: PRECISION.to_string(),
             // NOTE: a change to the pipeline's code that keeps the crate version reuses the old
-            // entries; run with --no-cache or delete the cache file after such a change.
+            // entries. Run with --no-cache or delete the cache file after such a change.
             pipeline: format!(
                 "voiceprint {} {:?}",
                 env!("CARGO_PKG_VERSION"),

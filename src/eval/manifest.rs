@@ -101,7 +101,7 @@ impl Manifest {
         &self.path
     }
 
-    /// The folder the entries' paths are relative to.
+    /// Returns the folder the entries' paths are relative to.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -114,7 +114,7 @@ impl Manifest {
         self.root.join(&entry.relative_path)
     }
 
-    /// The entries grouped by speaker, speakers and each speaker's entries sorted, so that
+    /// Groups the entries by speaker, with speakers and each speaker's entries sorted, so that
     /// draws from this grouping do not depend on the order of the manifest's lines.
     pub fn by_speaker(&self) -> BTreeMap<&str, Vec<&ManifestEntry>> {
         let mut groups: BTreeMap<&str, Vec<&ManifestEntry>> = BTreeMap::new();
@@ -130,7 +130,7 @@ impl Manifest {
         groups
     }
 
-    /// The speaker of each entry, keyed by its relative path.
+    /// Returns the speaker of each entry, keyed by its relative path.
     pub fn speakers_by_path(&self) -> HashMap<&str, &str> {
         self.entries
             .iter()

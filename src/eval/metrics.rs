@@ -10,7 +10,7 @@ use super::EvalError;
 /// Prior probabilities of a target trial at which the minimum detection cost is reported.
 pub const DCF_TARGET_PRIORS: [f64; 2] = [0.01, 0.05];
 
-/// Fewest non-target trials for which an FRR at 0.1% FAR is reported: below 1,000, a single
+/// Minimum number of non-target trials for an FRR at 0.1% FAR to be reported: below 1,000, a single
 /// false accept already exceeds 0.1%, so the rate would rest on no observed false accepts.
 pub const MIN_NON_TARGETS_FOR_FAR_0_1PCT: usize = 1_000;
 
@@ -128,7 +128,7 @@ impl DetCurve {
         self.thresholds.is_empty()
     }
 
-    /// The operating point at index `i`, in order of decreasing threshold.
+    /// Returns the operating point at index `i`, in order of decreasing threshold.
     pub fn point(&self, i: usize) -> OperatingPoint {
         OperatingPoint {
             threshold: self.thresholds[i],
@@ -141,9 +141,9 @@ impl DetCurve {
         (0..self.len()).map(|i| self.point(i))
     }
 
-    /// The equal error rate: the mean of the miss and false-alarm rates at the threshold where
-    /// they are closest. Of equally close thresholds the highest is taken. The distance is
-    /// compared in exact integer arithmetic, so that ties are found as ties.
+    /// Finds the point where the miss and false-alarm rates are closest; the equal error rate
+    /// is the mean of the two there. Of equally close thresholds the highest is taken. The
+    /// distance is compared in exact integer arithmetic, so that ties are found as ties.
     pub fn equal_error_point(&self) -> OperatingPoint {
         let distance = |i: usize| {
             let miss = self.misses[i] as i128 * self.non_targets as i128;
@@ -156,7 +156,7 @@ impl DetCurve {
         self.point(closest)
     }
 
-    /// The equal error rate as a fraction, with its threshold.
+    /// Returns the equal error rate as a fraction, with its threshold.
     pub fn equal_error_rate(&self) -> (f64, f64) {
         let point = self.equal_error_point();
         (
@@ -165,7 +165,7 @@ impl DetCurve {
         )
     }
 
-    /// The minimum over thresholds of the detection cost
+    /// Finds the minimum over thresholds of the detection cost
     /// `C_miss·P_miss·p + C_fa·P_fa·(1 − p)` with `C_miss = C_fa = 1`, divided by the cost of
     /// the better trivial system, `min(p, 1 − p)`. Returns the cost and the first threshold
     /// (from the top) that reaches it.
@@ -183,7 +183,7 @@ impl DetCurve {
         best
     }
 
-    /// The lowest threshold whose false-alarm rate is at most `max_false_alarm_rate`: the point
+    /// Finds the lowest threshold whose false-alarm rate is at most `max_false_alarm_rate`: the point
     /// with the fewest misses that meets the false-accept target. The point at +∞ always
     /// qualifies, so this returns a miss rate of 1 when no score is high enough.
     pub fn at_false_alarm_rate(&self, max_false_alarm_rate: f64) -> OperatingPoint {
@@ -195,7 +195,7 @@ impl DetCurve {
         self.point(last_within.max(1) - 1)
     }
 
-    /// The error rates when accepting scores of at least `threshold`.
+    /// Returns the error rates when accepting scores of at least `threshold`.
     pub fn at_threshold(&self, threshold: f64) -> OperatingPoint {
         // Thresholds decrease along the curve, so the last point at or above `threshold`
         // accepts exactly the scores at or above it.
@@ -210,7 +210,7 @@ impl DetCurve {
         }
     }
 
-    /// All reported metrics.
+    /// Computes all reported metrics.
     pub fn metrics(&self) -> Metrics {
         let (eer, eer_threshold) = self.equal_error_rate();
         let at_far_0_1pct = (self.non_targets >= MIN_NON_TARGETS_FOR_FAR_0_1PCT)

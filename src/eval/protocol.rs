@@ -1,4 +1,4 @@
-//! What an evaluation scores: sides made of recordings, and trials that pair two sides.
+//! The structure of an evaluation: sides made of recordings, and trials that pair two sides.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use super::manifest::Manifest;
 use super::trials::{self, EnrollMap, TrialEntry};
 use super::EvalError;
 
-/// What the encoder hears as one recording.
+/// One recording as the encoder hears it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Recording {
     /// One audio file.
@@ -19,7 +19,7 @@ pub enum Recording {
 }
 
 impl Recording {
-    /// The recording of `files` played one after the other; one file is a plain file.
+    /// Builds the recording of `files` played one after the other. One file is a plain file.
     pub fn concatenation(mut files: Vec<PathBuf>) -> Self {
         if files.len() == 1 {
             Recording::File(files.remove(0))
@@ -36,7 +36,7 @@ impl Recording {
     }
 }
 
-/// How the files named by one side of a trial are combined.
+/// Combination of the files that one side of a trial names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Join {
     /// Each file is a recording, and the side's embedding is the normalised mean of theirs,
@@ -74,7 +74,7 @@ pub struct TrialSet {
 }
 
 impl TrialSet {
-    /// Every recording that the trials need, each once, in a stable order.
+    /// Returns every recording that the trials need, each once, in a stable order.
     pub fn recordings(&self) -> Vec<Recording> {
         let unique: BTreeSet<&Recording> = self
             .sides
@@ -84,7 +84,7 @@ impl TrialSet {
         unique.into_iter().cloned().collect()
     }
 
-    /// The speakers heard in any trial.
+    /// Returns the speakers heard in any trial.
     pub fn speakers(&self) -> BTreeSet<&str> {
         self.sides
             .iter()
@@ -92,7 +92,7 @@ impl TrialSet {
             .collect()
     }
 
-    /// Every file that any trial reads.
+    /// Returns every file that any trial reads.
     pub fn files(&self) -> BTreeSet<&Path> {
         self.sides
             .iter()
@@ -101,7 +101,7 @@ impl TrialSet {
             .collect()
     }
 
-    /// The trials as (label, enrolment name, test name), the layout of a trial list.
+    /// Returns the trials as (label, enrolment name, test name), the layout of a trial list.
     pub fn named_trials(&self) -> impl Iterator<Item = (bool, &str, &str)> {
         self.trials.iter().map(|trial| {
             (
@@ -126,7 +126,7 @@ impl TrialSet {
     }
 }
 
-/// Where a trial list's files are and how to read its sides.
+/// Location of a trial list's files and the way to read its sides.
 #[derive(Debug, Clone)]
 pub struct TrialListSource<'a> {
     pub audio_root: &'a Path,
