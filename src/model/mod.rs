@@ -2,8 +2,11 @@
 
 pub mod ge2e;
 pub mod import;
+pub mod lstm;
+pub mod precision;
 
 pub use ge2e::{Ge2eEncoder, ModelError, ModelInfo};
+pub use precision::{CpuFeatures, Isa, Precision, PrecisionError};
 
 use std::path::PathBuf;
 
