@@ -170,3 +170,23 @@ fn mismatched_shapes_are_rejected() {
     let error = Lstm::new(&odd.layers(), Precision::Fp32).err().unwrap();
     assert!(matches!(error, LstmError::HiddenSize { hidden: 12 }), "{error}");
 }
+
+#[test]
+fn int8_first_layer_follows_features() {
+    let all = CpuFeatures::all();
+    assert_eq!(layer_precisions(Precision::Int8, 0, all), (Precision::Fp32, Precision::Bf16));
+    assert_eq!(layer_precisions(Precision::Int8, 1, all), (Precision::Int8, Precision::Int8));
+
+    let without_bf16 = CpuFeatures { avx512bf16: false, ..all };
+    assert_eq!(layer_precisions(Precision::Int8, 0, without_bf16), (Precision::Fp32, Precision::Fp32));
+    assert_eq!(layer_precisions(Precision::Int8, 2, without_bf16), (Precision::Int8, Precision::Int8));
+}
+
+#[test]
+fn first_layer_projection_stays_float32() {
+    for precision in Precision::ALL {
+        assert_eq!(layer_precisions(precision, 0, CpuFeatures::all()).0, Precision::Fp32, "{precision}");
+    }
+    assert_eq!(layer_precisions(Precision::Bf16, 0, CpuFeatures::all()), (Precision::Fp32, Precision::Bf16));
+    assert_eq!(layer_precisions(Precision::Bf16, 1, CpuFeatures::all()), (Precision::Bf16, Precision::Bf16));
+}
