@@ -5,7 +5,13 @@
 //! the values and otherwise while decoding. `resample` brings any allowed rate to 16 kHz, and
 //! `vad` applies Resemblyzer's level normalisation and silence trimming.
 
+mod container;
+mod downmix;
 mod error;
+mod limits;
+mod mp4;
+mod sniff;
+mod wav;
 pub mod decode;
 pub mod raw;
 pub mod resample;

@@ -5,8 +5,15 @@
 //! - [`fbank::KaldiFbank`]: Kaldi-compatible log-mel filterbank for WeSpeaker and 3D-Speaker
 //!   style models.
 //! - [`mfcc::Mfcc`]: librosa-compatible MFCC.
+//!
+//! Every extractor is built once and then shared: `compute` takes `&self`, accepts any
+//! number of samples (none included) and returns frame-major values. Only construction
+//! can fail, with a [`FeatureError`].
 
+mod error;
 pub mod fbank;
 pub mod mel;
 pub mod mfcc;
 pub mod stft;
+
+pub use error::FeatureError;

@@ -1,11 +1,16 @@
 //! Speaker models. The default is the GE2E encoder of Resemblyzer 0.1.4, ported to candle.
+//!
+//! `ge2e` runs the encoder from a safetensors model file; `import` makes that file from
+//! Resemblyzer's `pretrained.pt`, which `torch_legacy` and `pickle` read.
 
 pub mod ge2e;
 pub mod import;
 pub mod lstm;
+mod pickle;
 pub mod precision;
+pub mod torch_legacy;
 
-pub use ge2e::{Ge2eEncoder, ModelError, ModelInfo};
+pub use ge2e::{Ge2eDims, Ge2eEncoder, ModelError, ModelInfo};
 pub use precision::{CpuFeatures, Isa, Precision, PrecisionError};
 
 use std::path::PathBuf;
