@@ -162,8 +162,8 @@ impl Isa {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PrecisionError {
     #[error(
-        "precision {precision} needs the CPU extensions {required}, and this CPU lacks {missing}; \
-         use --precision fp32, which runs on any CPU",
+        "precision {precision} needs the CPU extensions {required}, but this CPU lacks {missing}; \
+         choose precision fp32, which runs on any CPU",
         required = .required.join(", "),
         missing = .missing.join(", ")
     )]
@@ -246,7 +246,7 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("precision bf16"), "{message}");
         assert!(message.contains("lacks avx512bf16"), "{message}");
-        assert!(message.contains("--precision fp32"), "{message}");
+        assert!(message.contains("choose precision fp32"), "{message}");
     }
 
     #[test]
