@@ -94,8 +94,8 @@ unsafe fn step_group<const R: usize>(weights: &PackedMatrix, rows: &StepRows<'_>
         let (column, unit) = (block * BLOCK_COLUMNS, block * BLOCK_UNITS);
         for (r, row_sums) in sums.iter().enumerate() {
             let projected = rows.gates[r].add(column);
-            let [input, forget, candidate, output] =
-                [0, 1, 2, 3].map(|gate| _mm256_add_ps(row_sums[gate], _mm256_loadu_ps(projected.add(gate * BLOCK_UNITS))));
+            let [input, forget, candidate, output] = [0, 1, 2, 3]
+                .map(|gate| _mm256_add_ps(row_sums[gate], _mm256_loadu_ps(projected.add(gate * BLOCK_UNITS))));
 
             let [input, forget, output] = sigmoid_256_n([input, forget, output]);
             let [candidate] = tanh_256_n([candidate]);

@@ -14,8 +14,7 @@ const LOG2_E: f32 = std::f32::consts::LOG2_E;
 const LN2_HIGH: f32 = 0.693_359_4;
 const LN2_LOW: f32 = -2.121_944_4e-4;
 /// Cephes expf coefficients, highest degree first.
-const EXP_POLYNOMIAL: [f32; 6] =
-    [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5];
+const EXP_POLYNOMIAL: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5];
 /// Beyond ±EXP_LIMIT, e^x overflows float32 (e^88.73 is the largest finite value).
 const EXP_LIMIT: f32 = 88.0;
 
@@ -29,7 +28,10 @@ pub fn exp_n<const N: usize>(x: [__m512; N]) -> [__m512; N] {
     let (upper, lower) = (_mm512_set1_ps(EXP_LIMIT), _mm512_set1_ps(-EXP_LIMIT));
     let x = x.map(|x| _mm512_max_ps(_mm512_min_ps(x, upper), lower));
     let n = x.map(|x| {
-        _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(x, _mm512_set1_ps(LOG2_E)))
+        _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(
+            x,
+            _mm512_set1_ps(LOG2_E),
+        ))
     });
     let mut r = [_mm512_setzero_ps(); N];
     for i in 0..N {

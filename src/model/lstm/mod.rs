@@ -72,7 +72,9 @@ pub enum LstmError {
     HiddenSize { hidden: usize },
     #[error("LSTM layer {layer}: {name} has {found} values, expected {expected}")]
     Shape { layer: usize, name: &'static str, expected: usize, found: usize },
-    #[error("LSTM input has {found} values, but {batch} sequences of {steps} steps of {input_size} values need {expected}")]
+    #[error(
+        "LSTM input has {found} values, but {batch} sequences of {steps} steps of {input_size} values need {expected}"
+    )]
     InputLength { batch: usize, steps: usize, input_size: usize, expected: usize, found: usize },
     #[error(transparent)]
     Precision(#[from] PrecisionError),
@@ -432,7 +434,6 @@ impl Scratch {
             }
         }
     }
-
 
     /// Aims the step rows at h_{step-1} and h_step of every sequence in `output`, at their
     /// projected inputs in `gates` and at their cell states.

@@ -61,7 +61,13 @@ pub unsafe fn step(weights: &PackedMatrix, rows: &StepRows<'_>) {
                 None => sums.iter_mut().for_each(|row_sums| *row_sums = [0.0; BLOCK_COLUMNS]),
             }
             for (r, row_sums) in sums.iter().enumerate() {
-                update_cells(row_sums, rows.gates[r].add(block * BLOCK_COLUMNS), rows.cell[r], rows.hidden_out[r], block);
+                update_cells(
+                    row_sums,
+                    rows.gates[r].add(block * BLOCK_COLUMNS),
+                    rows.cell[r],
+                    rows.hidden_out[r],
+                    block,
+                );
             }
         }
     }

@@ -44,10 +44,7 @@ impl Network {
     }
 
     fn layers(&self) -> Vec<LayerWeights<'_>> {
-        self.matrices
-            .iter()
-            .map(|[w_ih, w_hh, b_ih, b_hh]| LayerWeights { w_ih, w_hh, b_ih, b_hh })
-            .collect()
+        self.matrices.iter().map(|[w_ih, w_hh, b_ih, b_hh]| LayerWeights { w_ih, w_hh, b_ih, b_hh }).collect()
     }
 }
 
@@ -121,7 +118,8 @@ fn batching_does_not_change_rows() {
         let lstm = Lstm::with_isa(&network.layers(), precision, isa).unwrap();
         let batched = lstm.forward(&inputs, batch, steps).unwrap();
         for sequence in [0, 7, 14] {
-            let alone = lstm.forward(&inputs[sequence * sequence_len..(sequence + 1) * sequence_len], 1, steps).unwrap();
+            let alone =
+                lstm.forward(&inputs[sequence * sequence_len..(sequence + 1) * sequence_len], 1, steps).unwrap();
             let row = &batched.top_hidden()[sequence * network.hidden..(sequence + 1) * network.hidden];
             assert_eq!(alone.top_hidden(), row, "{isa:?} {precision}, sequence {sequence}");
         }

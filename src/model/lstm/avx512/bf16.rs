@@ -113,7 +113,11 @@ pub unsafe fn step(weights: &PackedMatrix, rows: &StepRows<'_>, scratch: &mut [u
 }
 
 #[target_feature(enable = "avx512f,avx512bf16")]
-unsafe fn step_group<const R: usize, const NB: usize>(weights: &PackedMatrix, rows: &StepRows<'_>, converted: *const u32) {
+unsafe fn step_group<const R: usize, const NB: usize>(
+    weights: &PackedMatrix,
+    rows: &StepRows<'_>,
+    converted: *const u32,
+) {
     let inputs: [*const u32; R] = std::array::from_fn(|r| converted.add(r * weights.depth_words));
     let blocks = weights.blocks();
     let mut block = 0;

@@ -146,7 +146,11 @@ pub unsafe fn step(weights: &Int8Matrix, rows: &StepRows<'_>, scratch: &mut [u32
 }
 
 #[target_feature(enable = "avx512f,avx512vnni")]
-unsafe fn step_group<const R: usize, const NB: usize>(weights: &Int8Matrix, rows: &StepRows<'_>, quantized: *const u32) {
+unsafe fn step_group<const R: usize, const NB: usize>(
+    weights: &Int8Matrix,
+    rows: &StepRows<'_>,
+    quantized: *const u32,
+) {
     let inputs: [*const u32; R] = std::array::from_fn(|r| quantized.add(r * weights.matrix.depth_words));
     let blocks = weights.matrix.blocks();
     let mut block = 0;
