@@ -35,7 +35,7 @@ pub const MAX_MODEL_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Most partials in one run of the LSTM. Each partial needs about 0.35 MB of intermediate
 /// values (two layers' 160 steps × 256 hidden values × 4 bytes, plus its share of a time
 /// chunk's gates), so batching bounds peak memory however many partials a call passes. 24
-/// is two full 12-row tiles of the kernels.
+/// is three full 8-row tiles of the kernels.
 const MAX_BATCH_PARTIALS: usize = 24;
 
 /// Identity of a model file, stored in its safetensors metadata and attached to every
