@@ -1,6 +1,7 @@
 //! float32 kernels for CPUs with AVX2 and FMA but no AVX-512: the layout and the order of
 //! operations of the AVX-512 kernels, in 8-lane registers. A block's four gates take four
-//! registers, so a tile of three rows fills 12 of the 16 registers with sums.
+//! registers, so a tile of two rows fills 8 of the 16 registers with sums and leaves room for
+//! the four weight registers and a broadcast (three rows spill sums to the stack).
 
 use std::arch::x86_64::*;
 
@@ -8,7 +9,7 @@ use super::math::{sigmoid_256_n, tanh_256_n};
 use super::pack::{PackedMatrix, BLOCK_COLUMNS, BLOCK_UNITS};
 use super::{row_groups, ProjectRows, StepRows};
 
-const MAX_ROWS: usize = 3;
+const MAX_ROWS: usize = 2;
 
 /// Sums of a tile: [row][gate], each register the gate of the block's 8 units.
 type Sums<const R: usize> = [[__m256; 4]; R];
@@ -42,8 +43,7 @@ pub unsafe fn project(weights: &PackedMatrix, bias: &[f32], rows: &ProjectRows<'
             let (inputs, gates) = (&rows.inputs[group.clone()], &rows.gates[group.clone()]);
             match group.len() {
                 1 => project_tile::<1>(weights, bias, block, inputs, gates),
-                2 => project_tile::<2>(weights, bias, block, inputs, gates),
-                _ => project_tile::<3>(weights, bias, block, inputs, gates),
+                _ => project_tile::<2>(weights, bias, block, inputs, gates),
             }
         }
     }
@@ -78,8 +78,7 @@ pub unsafe fn step(weights: &PackedMatrix, rows: &StepRows<'_>) {
         let rows = rows.select(group.clone());
         match group.len() {
             1 => step_group::<1>(weights, &rows),
-            2 => step_group::<2>(weights, &rows),
-            _ => step_group::<3>(weights, &rows),
+            _ => step_group::<2>(weights, &rows),
         }
     }
 }

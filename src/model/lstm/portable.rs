@@ -8,20 +8,22 @@ const MAX_ROWS: usize = 4;
 
 type BlockSums = [f32; BLOCK_COLUMNS];
 
-/// Sums `rows[r][k] · W[column][k]` over the depth for one block, into `sums[r]`.
+/// Sums `rows[r][k] · W[column][k]` over the depth for one block, into `sums[r]`. Each row
+/// sums into a local array, which the compiler keeps in vector registers.
 ///
 /// # Safety
 /// Each row pointer must be valid for reading `weights.depth` floats.
 unsafe fn multiply(rows: &[*const f32], weights: &PackedMatrix, block: usize, sums: &mut [BlockSums]) {
     let panel = &weights.words.as_slice()[block * weights.panel_words()..(block + 1) * weights.panel_words()];
-    sums.iter_mut().for_each(|row_sums| *row_sums = [0.0; BLOCK_COLUMNS]);
-    for (k, panel_row) in panel.chunks_exact(BLOCK_COLUMNS).enumerate() {
-        for (row, row_sums) in rows.iter().zip(sums.iter_mut()) {
+    for (row, row_sums) in rows.iter().zip(sums.iter_mut()) {
+        let mut accumulators = [0f32; BLOCK_COLUMNS];
+        for (k, panel_row) in panel.chunks_exact(BLOCK_COLUMNS).enumerate() {
             let x = *row.add(k);
-            for (sum, &weight) in row_sums.iter_mut().zip(panel_row) {
+            for (sum, &weight) in accumulators.iter_mut().zip(panel_row) {
                 *sum += x * f32::from_bits(weight);
             }
         }
+        *row_sums = accumulators;
     }
 }
 
