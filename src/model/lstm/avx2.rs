@@ -11,7 +11,7 @@ use super::{row_groups, ProjectRows, StepRows};
 
 const MAX_ROWS: usize = 2;
 
-/// Sums of a tile: [row][gate], each register the gate of the block's 8 units.
+/// Sums of a tile: `[row][gate]`, each register the gate of the block's 8 units.
 type Sums<const R: usize> = [[__m256; 4]; R];
 
 #[target_feature(enable = "avx2,fma")]

@@ -5,7 +5,7 @@
 //! of every sequence and every step of a time chunk is one large matrix product. After it,
 //! each step needs only the recurrent product `h_{t-1} · W_hhᵀ` of the whole batch, which
 //! the micro-kernels fuse with the gate nonlinearities and the cell update. Weights are packed
-//! once, when the network is built (see [`pack`]); scratch buffers are allocated once per
+//! once, when the network is built (see `pack.rs`); scratch buffers are allocated once per
 //! call, and nothing is allocated inside the time loop.
 //!
 //! Each row's arithmetic is the same whichever batch it runs in, so a sequence gets bit for
@@ -41,7 +41,7 @@ pub struct LayerWeights<'a> {
     pub b_hh: &'a [f32],
 }
 
-/// The final hidden and cell states of every layer, each stored [layer][sequence][unit], as
+/// The final hidden and cell states of every layer, each stored `[layer][sequence][unit]`, as
 /// PyTorch's `nn.LSTM` returns `(h_n, c_n)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LstmStates {
@@ -58,7 +58,7 @@ impl LstmStates {
         LstmStates { layers, batch, hidden, h_n: vec![0.0; len], c_n: vec![0.0; len] }
     }
 
-    /// Returns the final hidden state of the top layer: [sequence][unit].
+    /// Returns the final hidden state of the top layer: `[sequence][unit]`.
     pub fn top_hidden(&self) -> &[f32] {
         &self.h_n[(self.layers - 1) * self.batch * self.hidden..]
     }
@@ -172,7 +172,7 @@ impl Lstm {
     }
 
     /// Runs `batch` sequences of `steps` steps from a zero state. `inputs` contains them
-    /// [sequence][step][value], row-major.
+    /// `[sequence][step][value]`, row-major.
     pub fn forward(&self, inputs: &[f32], batch: usize, steps: usize) -> Result<LstmStates, LstmError> {
         let expected = batch.checked_mul(steps).and_then(|n| n.checked_mul(self.input_size));
         if expected != Some(inputs.len()) {
@@ -363,9 +363,9 @@ struct Scratch {
     batch: usize,
     steps: usize,
     chunk_steps: usize,
-    /// Projected inputs of one time chunk: [sequence][step in chunk][4·hidden], packed order.
+    /// Projected inputs of one time chunk: `[sequence][step in chunk][4·hidden]`, packed order.
     gates: Vec<f32>,
-    /// Cell state: [sequence][unit].
+    /// Cell state: `[sequence][unit]`.
     cell: Vec<f32>,
     /// Activations converted for the bfloat16 and int8 kernels.
     quantized: Vec<u32>,

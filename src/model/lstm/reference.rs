@@ -10,7 +10,7 @@
 
 use super::{LayerWeights, LstmStates};
 
-/// Runs a stack of LSTM layers over `inputs` ([batch][steps][input size], row-major) from a
+/// Runs a stack of LSTM layers over `inputs` (`[batch][steps][input size]`, row-major) from a
 /// zero state and returns the final state of every layer.
 ///
 /// # Panics

@@ -111,7 +111,7 @@ pub fn lane_mask(count: usize) -> __mmask16 {
     }
 }
 
-/// float32 sums of a tile: [row][block][register]. Register 0 of a block contains its input
+/// float32 sums of a tile: `[row][block][register]`. Register 0 of a block contains its input
 /// and forget gates, register 1 its cell and output gates.
 pub type Sums<const R: usize, const NB: usize> = [[[__m512; 2]; NB]; R];
 
