@@ -13,7 +13,7 @@ use thiserror::Error;
 use crate::audio::raw::RawPcm;
 use crate::audio::{self, quality, vad, AudioError, DecodedAudio, Limits, MODEL_SAMPLE_RATE};
 use crate::features::mel::Ge2eMel;
-use crate::model::{Ge2eEncoder, ModelError, ModelInfo};
+use crate::model::{Ge2eEncoder, ModelError, ModelInfo, Precision};
 
 /// Samples per mel frame (10 ms at 16 kHz).
 const HOP_SAMPLES: usize = 160;
@@ -31,11 +31,14 @@ pub struct EmbedderSettings {
     /// Less speech than this after silence trimming is rejected as no speech: such a short
     /// signal would be mostly zero padding in the encoder's 1.6 s window.
     pub min_speech_seconds: f64,
+    /// Arithmetic of the encoder. float32 (the default) matches Resemblyzer to rounding. The
+    /// reduced precisions are faster and need AVX-512 extensions, which load checks.
+    pub precision: Precision,
 }
 
 impl Default for EmbedderSettings {
     fn default() -> Self {
-        EmbedderSettings { limits: Limits::default(), min_speech_seconds: 0.3 }
+        EmbedderSettings { limits: Limits::default(), min_speech_seconds: 0.3, precision: Precision::Fp32 }
     }
 }
 
@@ -107,8 +110,10 @@ pub struct Embedder {
 }
 
 impl Embedder {
+    /// Loads the model for `settings.precision`, which fails with
+    /// [`ModelError::Precision`] on a CPU without the instructions it needs.
     pub fn load(model_path: &Path, settings: EmbedderSettings) -> Result<Self, EmbedError> {
-        let encoder = Ge2eEncoder::load(model_path)?;
+        let encoder = Ge2eEncoder::load_with_precision(model_path, settings.precision)?;
         Ok(Embedder { encoder, mel: Ge2eMel::new(), settings })
     }
 
@@ -191,6 +196,46 @@ impl Embedder {
 
     /// Embeds a normalised, trimmed 16 kHz signal as Resemblyzer's `embed_utterance` does.
     pub fn embed_signal(&self, samples: &[f32]) -> Result<Vec<f32>, EmbedError> {
+        let mut mels = Vec::new();
+        let windows = self.append_partial_mels(samples, &mut mels);
+        let partials = self.encoder.embed_partials(&mels, windows)?;
+        Ok(mean_embedding(&partials))
+    }
+
+    /// Embeds several preprocessed recordings with the partial windows of all of them in one
+    /// encoder batch, as a server does with concurrent requests: a larger batch reads each
+    /// weight once for more windows. Each result is bit for bit the one that
+    /// [`Embedder::embed_preprocessed`] returns for the same recording.
+    ///
+    /// The caller bounds the batch: the mel windows of all items are held at once, about
+    /// 33 KB per second of speech.
+    pub fn embed_batch(&self, items: &[Preprocessed]) -> Vec<Result<Embedding, EmbedError>> {
+        let mut mels = Vec::new();
+        let windows: Vec<usize> = items.iter().map(|item| self.append_partial_mels(&item.samples, &mut mels)).collect();
+
+        let partials = match self.encoder.embed_partials(&mels, windows.iter().sum()) {
+            Ok(partials) => partials,
+            // One bad item (a signal whose embedding cannot be normalised) fails the whole
+            // batch; embedding the items one by one gives each its own result.
+            Err(_) => return items.iter().map(|item| self.embed_preprocessed(item.clone())).collect(),
+        };
+
+        let mut partials = partials.as_slice();
+        items
+            .iter()
+            .zip(windows)
+            .map(|(item, count)| {
+                let (own, rest) = partials.split_at(count);
+                partials = rest;
+                let vector = mean_embedding(own);
+                Ok(Embedding { vector, model: self.model().tag(), quality: item.quality.clone() })
+            })
+            .collect()
+    }
+
+    /// Appends the mel frames of the partial windows of `samples` to `mels`, as
+    /// Resemblyzer's `embed_utterance` cuts them, and returns the number of windows.
+    fn append_partial_mels(&self, samples: &[f32], mels: &mut Vec<f32>) -> usize {
         let windows = partial_windows(samples.len());
         let padded_len = windows.last().map_or(0, |w| w.end * HOP_SAMPLES);
 
@@ -201,13 +246,11 @@ impl Embedder {
         let mel = self.mel.compute(&padded);
 
         let frame_values = Ge2eMel::N_MELS;
-        let mut batch = Vec::with_capacity(windows.len() * Ge2eEncoder::PARTIAL_FRAMES * frame_values);
+        mels.reserve(windows.len() * Ge2eEncoder::PARTIAL_FRAMES * frame_values);
         for window in &windows {
-            batch.extend_from_slice(&mel[window.start * frame_values..window.end * frame_values]);
+            mels.extend_from_slice(&mel[window.start * frame_values..window.end * frame_values]);
         }
-
-        let partials = self.encoder.embed_partials(&batch, windows.len())?;
-        Ok(mean_embedding(&partials))
+        windows.len()
     }
 }
 

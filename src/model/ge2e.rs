@@ -1,16 +1,20 @@
-//! The GE2E speaker encoder of Resemblyzer 0.1.4, run with candle on the CPU.
+//! The GE2E speaker encoder of Resemblyzer 0.1.4, run on the CPU.
 //!
 //! The network, as `resemblyzer/voice_encoder.py` defines it: a 3-layer `nn.LSTM` from 40 mel
 //! bands to 256 hidden units, whose top layer's last hidden state goes through
 //! `nn.Linear(256, 256)` and a ReLU and is then divided by its L2 norm. The LSTM follows
 //! PyTorch's definition: gates in the order input, forget, cell, output; both biases; zero
-//! initial hidden and cell states.
+//! initial hidden and cell states. It runs on the fused kernels of [`super::lstm`] in the
+//! [`Precision`] chosen at load.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use safetensors::SafeTensors;
+
+use super::lstm::{LayerWeights, Lstm, LstmError};
+use super::precision::{Precision, PrecisionError};
 
 /// Safetensors metadata key of the model's id, such as "ge2e-resemblyzer".
 pub const MODEL_ID_KEY: &str = "model_id";
@@ -28,10 +32,11 @@ pub const FORMAT_VERSION: &str = "1";
 /// about 5.7 MB.
 pub const MAX_MODEL_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Partials embedded in one batch. Each partial needs about 0.7 MB of intermediate values
-/// (160 steps × 1024 gate pre-activations × 4 bytes), so batching bounds peak memory however
-/// many partials a call passes.
-const MAX_BATCH_PARTIALS: usize = 16;
+/// Most partials in one run of the LSTM. Each partial needs about 0.35 MB of intermediate
+/// values (two layers' 160 steps × 256 hidden values × 4 bytes, plus its share of a time
+/// chunk's gates), so batching bounds peak memory however many partials a call passes. 24
+/// is three full 8-row tiles of the kernels.
+const MAX_BATCH_PARTIALS: usize = 24;
 
 /// Identity of a model file, stored in its safetensors metadata and attached to every
 /// embedding it makes, so that voiceprints from different models are never compared.
@@ -80,8 +85,21 @@ pub enum ModelError {
     NonFiniteInput { index: usize },
     #[error("partial {partial} has an embedding of norm {norm} after the ReLU, which cannot be normalised")]
     DegenerateEmbedding { partial: usize, norm: f32 },
-    #[error("encoder computation failed: {0}")]
-    Compute(#[from] candle_core::Error),
+    #[error("cannot read a tensor of the model file: {0}")]
+    Tensor(#[from] candle_core::Error),
+    #[error(transparent)]
+    Precision(#[from] PrecisionError),
+    #[error("cannot build the encoder's LSTM: {0}")]
+    Lstm(LstmError),
+}
+
+impl From<LstmError> for ModelError {
+    fn from(error: LstmError) -> Self {
+        match error {
+            LstmError::Precision(error) => ModelError::Precision(error),
+            other => ModelError::Lstm(other),
+        }
+    }
 }
 
 /// Sizes of a GE2E encoder: an LSTM stack over mel frames and a linear projection.
@@ -115,26 +133,15 @@ impl Ge2eDims {
     }
 }
 
-/// One LSTM layer, with its weights transposed once at load so that every product is
-/// `row-major input × contiguous weight`.
-struct LstmLayer {
-    /// `weight_ih` transposed: (input features, 4 × hidden).
-    input_weight: Tensor,
-    /// `weight_hh` transposed: (hidden, 4 × hidden).
-    recurrent_weight: Tensor,
-    /// `bias_ih + bias_hh`: (4 × hidden).
-    bias: Tensor,
-    hidden: usize,
-}
-
-/// The GE2E encoder. It holds only immutable tensors, so one instance serves any number of
-/// threads, and equal input gives bit-identical output.
+/// The GE2E encoder. It holds only immutable packed weights, so one instance serves any
+/// number of threads, and equal input gives bit-identical output whatever else is in the
+/// batch.
 pub struct Ge2eEncoder {
     info: ModelInfo,
-    layers: Vec<LstmLayer>,
-    /// `linear.weight` transposed: (hidden, embedding).
-    projection_weight: Tensor,
-    projection_bias: Tensor,
+    lstm: Lstm,
+    /// `linear.weight`: (embedding, hidden), row-major.
+    projection_weight: Vec<f32>,
+    projection_bias: Vec<f32>,
 }
 
 impl Ge2eEncoder {
@@ -146,8 +153,14 @@ impl Ge2eEncoder {
     const WINDOW_VALUES: usize = Self::PARTIAL_FRAMES * Self::MEL_BANDS;
 
     /// Loads a model file written by `voiceprint model import-resemblyzer`, checking its
-    /// metadata and every tensor's name, shape, dtype and values.
+    /// metadata and every tensor's name, shape, dtype and values, to run in float32.
     pub fn load(path: &Path) -> Result<Self, ModelError> {
+        Self::load_with_precision(path, Precision::Fp32)
+    }
+
+    /// Loads a model file as [`Ge2eEncoder::load`] does, to run in `precision`. Fails with
+    /// [`ModelError::Precision`] when this CPU lacks the instructions that `precision` needs.
+    pub fn load_with_precision(path: &Path, precision: Precision) -> Result<Self, ModelError> {
         let display = path.display().to_string();
         let bytes = read_bounded(path, &display)?;
         let file = SafeTensors::deserialize(&bytes)
@@ -163,23 +176,30 @@ impl Ge2eEncoder {
                 .ok_or_else(|| ModelError::MissingTensor { path: display.clone(), name: name.to_owned() })
         };
 
-        let mut layers = Vec::with_capacity(Ge2eDims::RESEMBLYZER.layers);
+        let mut matrices = Vec::with_capacity(Ge2eDims::RESEMBLYZER.layers);
         for layer in 0..Ge2eDims::RESEMBLYZER.layers {
-            layers.push(LstmLayer {
-                input_weight: take(&format!("lstm.weight_ih_l{layer}"))?.t()?.contiguous()?,
-                recurrent_weight: take(&format!("lstm.weight_hh_l{layer}"))?.t()?.contiguous()?,
-                bias: (take(&format!("lstm.bias_ih_l{layer}"))? + take(&format!("lstm.bias_hh_l{layer}"))?)?,
-                hidden: Ge2eDims::RESEMBLYZER.hidden,
-            });
+            matrices.push([
+                values(take(&format!("lstm.weight_ih_l{layer}"))?)?,
+                values(take(&format!("lstm.weight_hh_l{layer}"))?)?,
+                values(take(&format!("lstm.bias_ih_l{layer}"))?)?,
+                values(take(&format!("lstm.bias_hh_l{layer}"))?)?,
+            ]);
         }
-        let projection_weight = take("linear.weight")?.t()?.contiguous()?;
-        let projection_bias = take("linear.bias")?;
+        let layers: Vec<LayerWeights<'_>> =
+            matrices.iter().map(|[w_ih, w_hh, b_ih, b_hh]| LayerWeights { w_ih, w_hh, b_ih, b_hh }).collect();
+        let lstm = Lstm::new(&layers, precision)?;
 
-        Ok(Ge2eEncoder { info, layers, projection_weight, projection_bias })
+        let projection_weight = values(take("linear.weight")?)?;
+        let projection_bias = values(take("linear.bias")?)?;
+        Ok(Ge2eEncoder { info, lstm, projection_weight, projection_bias })
     }
 
     pub fn info(&self) -> &ModelInfo {
         &self.info
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.lstm.precision()
     }
 
     /// Embeds `n_partials` windows of 160 mel frames × 40 bands, given frame-major in one
@@ -200,8 +220,8 @@ impl Ge2eEncoder {
         }
 
         let mut embeddings = Vec::with_capacity(n_partials);
-        for batch in mels.chunks(MAX_BATCH_PARTIALS * Self::WINDOW_VALUES) {
-            let raw = self.forward(batch)?;
+        for batch in balanced_batches(n_partials, MAX_BATCH_PARTIALS) {
+            let raw = self.forward(&mels[batch.start * Self::WINDOW_VALUES..batch.end * Self::WINDOW_VALUES])?;
             for row in raw {
                 embeddings.push(normalize(row, embeddings.len())?);
             }
@@ -213,90 +233,33 @@ impl Ge2eEncoder {
     /// before normalisation.
     fn forward(&self, mels: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
         let batch = mels.len() / Self::WINDOW_VALUES;
-        let frames = Tensor::from_slice(mels, (batch, Self::PARTIAL_FRAMES, Self::MEL_BANDS), &Device::Cpu)?;
-        // Time-major, so that each step's rows are one contiguous block.
-        let mut sequence = frames.transpose(0, 1)?.contiguous()?;
+        let states = self.lstm.forward(mels, batch, Self::PARTIAL_FRAMES)?;
+        let hidden = self.lstm.hidden_size();
+        Ok(states.top_hidden().chunks(hidden).map(|last_hidden| self.project(last_hidden)).collect())
+    }
 
-        let mut last_hidden = None;
-        for (index, layer) in self.layers.iter().enumerate() {
-            let is_top = index + 1 == self.layers.len();
-            let (outputs, hidden) = layer.forward(&sequence, !is_top)?;
-            last_hidden = Some(hidden);
-            if let Some(outputs) = outputs {
-                sequence = outputs;
-            }
-        }
-        let last_hidden = last_hidden.expect("the encoder has at least one layer");
-
-        let projected = last_hidden.matmul(&self.projection_weight)?.broadcast_add(&self.projection_bias)?.relu()?;
-        Ok(projected.to_vec2::<f32>()?)
+    /// Applies `linear` and the ReLU to a last hidden state.
+    fn project(&self, last_hidden: &[f32]) -> Vec<f32> {
+        self.projection_weight
+            .chunks(last_hidden.len())
+            .zip(&self.projection_bias)
+            .map(|(row, bias)| {
+                let sum: f32 = row.iter().zip(last_hidden).map(|(w, h)| w * h).sum();
+                (sum + bias).max(0.0)
+            })
+            .collect()
     }
 }
 
-impl LstmLayer {
-    /// Runs the layer over `input` (steps, batch, features) from zero states. Returns the
-    /// hidden state of every step as (steps, batch, hidden) when `keep_outputs` is set, and
-    /// the last hidden state (batch, hidden).
-    fn forward(&self, input: &Tensor, keep_outputs: bool) -> Result<(Option<Tensor>, Tensor), ModelError> {
-        let (steps, batch, features) = input.dims3()?;
-        let gate_width = 4 * self.hidden;
-
-        // The input's contribution to every step's gates, in one product for all steps.
-        let input_gates = input
-            .reshape((steps * batch, features))?
-            .matmul(&self.input_weight)?
-            .broadcast_add(&self.bias)?
-            .reshape((steps, batch, gate_width))?;
-
-        let mut state: Option<(Tensor, Tensor)> = None;
-        let mut outputs = Vec::with_capacity(if keep_outputs { steps } else { 0 });
-        for step in 0..steps {
-            let step_input = input_gates.get(step)?;
-            let gates = match &state {
-                Some((hidden, _)) => (step_input + hidden.matmul(&self.recurrent_weight)?)?,
-                // With a zero hidden state the recurrent product is zero.
-                None => step_input,
-            };
-            let (hidden, cell) = self.cell(&gates, state.as_ref().map(|(_, cell)| cell))?;
-            if keep_outputs {
-                outputs.push(hidden.clone());
-            }
-            state = Some((hidden, cell));
-        }
-
-        let (last_hidden, _) = state.expect("a partial has at least one frame");
-        let outputs = if keep_outputs { Some(Tensor::stack(&outputs, 0)?) } else { None };
-        Ok((outputs, last_hidden))
-    }
-
-    /// Updates the LSTM cell from the gate pre-activations (batch, 4 × hidden), in PyTorch's
-    /// gate order: input, forget, cell candidate, output. Returns the new hidden and cell states.
-    fn cell(&self, gates: &Tensor, previous_cell: Option<&Tensor>) -> Result<(Tensor, Tensor), ModelError> {
-        // NOTE: these element-wise ops, each a separate pass with its own allocation, take an
-        // estimated third of the 210 ms that 12 partials need on one Zen 4 core (test profile,
-        // candle 0.9.2); the matrix products take most of the rest. A fused cell kernel would
-        // remove most of that third.
-        let width = self.hidden;
-        let activated = sigmoid(gates)?;
-        let input_gate = activated.narrow(1, 0, width)?;
-        let forget_gate = activated.narrow(1, width, width)?;
-        let candidate = gates.narrow(1, 2 * width, width)?.tanh()?;
-        let output_gate = activated.narrow(1, 3 * width, width)?;
-
-        let update = (input_gate * candidate)?;
-        let cell = match previous_cell {
-            Some(previous) => ((forget_gate * previous)? + update)?,
-            // The forget gate scales a zero initial cell state to zero.
-            None => update,
-        };
-        let hidden = (output_gate * cell.tanh()?)?;
-        Ok((hidden, cell))
-    }
+/// Splits `count` partials into consecutive runs of at most `max` whose sizes differ by at
+/// most one: 30 partials run as 15 and 15, not 24 and a poorly batched 6.
+fn balanced_batches(count: usize, max: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let batches = count.div_ceil(max);
+    (0..batches).map(move |index| index * count / batches..(index + 1) * count / batches)
 }
 
-/// The logistic function 1 / (1 + e^-x), as `torch.sigmoid` computes it.
-fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
-    (x.neg()?.exp()? + 1.0)?.recip()
+fn values(tensor: Tensor) -> Result<Vec<f32>, ModelError> {
+    Ok(tensor.flatten_all()?.to_vec1::<f32>()?)
 }
 
 fn normalize(mut embedding: Vec<f32>, partial: usize) -> Result<Vec<f32>, ModelError> {

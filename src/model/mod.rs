@@ -5,10 +5,13 @@
 
 pub mod ge2e;
 pub mod import;
+pub mod lstm;
 mod pickle;
+pub mod precision;
 pub mod torch_legacy;
 
 pub use ge2e::{Ge2eDims, Ge2eEncoder, ModelError, ModelInfo};
+pub use precision::{CpuFeatures, Isa, Precision, PrecisionError};
 
 use std::path::PathBuf;
 
