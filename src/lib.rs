@@ -19,6 +19,7 @@ pub mod model;
 pub mod proto;
 pub mod registry;
 pub mod scoring;
+pub mod separation;
 pub mod server;
 pub mod service;
 pub mod store;

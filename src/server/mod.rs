@@ -165,6 +165,8 @@ impl RunningServer {
     /// Stops accepting calls, lets calls in progress finish, and waits for the tasks to end.
     pub async fn shutdown(self) -> Result<(), ServerError> {
         let _ = self.shutdown.send(true);
+        // Watch streams never end on their own; a graceful shutdown waits for them.
+        self.registry.end_alert_watches();
         self.model_task.abort();
 
         let grpc = if self.grpc_task.is_finished() { Ok(()) } else { flatten(self.grpc_task.await.map(|r| r.map_err(ServerError::from))) };
@@ -186,6 +188,7 @@ fn registry_settings(settings: &Settings) -> RegistrySettings {
         enrollment: settings.enrollment.clone(),
         limits: settings.limits.clone(),
         keep_audio: settings.store.keep_audio,
+        separation: settings.separation.clone(),
     }
 }
 
