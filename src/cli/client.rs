@@ -34,6 +34,10 @@ pub struct ClientArgs {
     #[arg(long, global = true, value_name = "URL", env = "VOICEPRINT_SERVER", default_value = "http://127.0.0.1:50051")]
     server: String,
 
+    /// Indent the JSON output over several lines for reading
+    #[arg(long, global = true)]
+    pretty: bool,
+
     #[command(subcommand)]
     command: ClientCommand,
 }
@@ -189,6 +193,10 @@ pub fn run(args: ClientArgs) -> ExitCode {
         .and_then(|runtime| runtime.block_on(execute(&args)));
 
     match outcome {
+        Ok(output) if args.pretty => {
+            println!("{output:#}");
+            ExitCode::SUCCESS
+        }
         Ok(output) => {
             println!("{output}");
             ExitCode::SUCCESS
@@ -354,6 +362,12 @@ fn score_json(score: f32) -> Value {
     score.to_string().parse::<f64>().map_or(Value::Null, |value| json!(value))
 }
 
+/// Rounds a measurement to `decimals` places, enough for people to read and compare.
+fn measure_json(value: f64, decimals: i32) -> Value {
+    let scale = 10f64.powi(decimals);
+    json!((value * scale).round() / scale)
+}
+
 fn time_json(time: Option<&prost_types::Timestamp>) -> Value {
     time.map_or(Value::Null, |time| json!(time.to_string()))
 }
@@ -366,10 +380,10 @@ fn quality_json(quality: Option<&pb::AudioQuality>) -> Value {
         "format": quality.format,
         "sample_rate_hertz": quality.source_sample_rate_hertz,
         "channels": quality.source_channel_count,
-        "duration_seconds": quality.duration_seconds,
-        "speech_seconds": quality.speech_seconds,
-        "clipping_ratio": quality.clipping_ratio,
-        "snr_db": quality.snr_db,
+        "duration_seconds": measure_json(quality.duration_seconds, 3),
+        "speech_seconds": measure_json(quality.speech_seconds, 3),
+        "clipping_ratio": measure_json(quality.clipping_ratio, 6),
+        "snr_db": measure_json(quality.snr_db, 1),
     })
 }
 
@@ -409,7 +423,7 @@ fn voiceprint_json(voiceprint: &pb::Voiceprint) -> Value {
         "replaced_at": time_json(voiceprint.replaced_at.as_ref()),
         "erased_at": time_json(voiceprint.erased_at.as_ref()),
         "clip_count": voiceprint.clip_count,
-        "speech_seconds": voiceprint.speech_seconds,
+        "speech_seconds": measure_json(voiceprint.speech_seconds, 3),
     })
 }
 
@@ -435,14 +449,14 @@ fn enrollment_report_json(report: &pb::EnrollmentReport, files: &[PathBuf]) -> V
             json!({
                 "file": files.get(clip.index as usize).map(|file| file.display().to_string()),
                 "quality": quality_json(clip.quality.as_ref()),
-                "agreement": clip.agreement,
+                "agreement": clip.agreement.map(|agreement| measure_json(agreement, 4)),
                 "problems": problems,
             })
         })
         .collect();
     json!({
         "accepted": report.accepted,
-        "total_speech_seconds": report.total_speech_seconds,
+        "total_speech_seconds": measure_json(report.total_speech_seconds, 3),
         "min_total_speech_seconds": report.min_total_speech_seconds,
         "clips": clips,
     })

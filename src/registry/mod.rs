@@ -28,7 +28,7 @@ pub use request::{
 pub use verify::{Candidate, Identification, Verification};
 
 use crate::audio::AudioError;
-use crate::clock::Clock;
+use crate::clock::{from_unix_millis, to_unix_millis, Clock};
 use crate::config::InputLimits;
 use crate::embed::Embedder;
 use crate::scoring::{CheckInPolicy, EnrollmentPolicy};
@@ -130,8 +130,10 @@ impl Registry {
         Ok(())
     }
 
+    /// Returns the clock's time at the store's precision of milliseconds, so that a response
+    /// carries the same time as the record that it reports.
     fn now(&self) -> SystemTime {
-        self.clock.now()
+        from_unix_millis(to_unix_millis(self.clock.now()))
     }
 
     fn embedder(&self) -> Result<Arc<Embedder>, RegistryError> {

@@ -114,7 +114,9 @@ impl RunningServer {
 
         let model_task = tokio::spawn(load_model(settings.model.path.clone(), embedder_settings(settings), registry.clone(), health));
 
-        tracing::info!(%grpc_address, metrics_address = ?metrics_address, data_dir = %settings.store.data_dir.display(), "server started; loading the model");
+        let metrics = metrics_address.map_or_else(|| "off".to_owned(), |address| address.to_string());
+        let data_dir = settings.store.data_dir.display();
+        tracing::info!(%grpc_address, %metrics, %data_dir, "server started; loading the model");
         Ok(RunningServer { grpc_address, metrics_address, registry, shutdown, grpc_task, metrics_task, model_task })
     }
 
@@ -148,9 +150,12 @@ impl RunningServer {
                     }
                 }
                 outcome = &mut self.grpc_task => {
-                    break Some(flatten(outcome.map(|result| result.map_err(ServerError::from))).err().unwrap_or_else(|| {
-                        ServerError::Task("the gRPC server stopped unexpectedly".into())
-                    }));
+                    let error = match outcome {
+                        Ok(Ok(())) => ServerError::Task("the gRPC server stopped unexpectedly".into()),
+                        Ok(Err(error)) => ServerError::Transport(error),
+                        Err(error) => ServerError::Task(error.to_string()),
+                    };
+                    break Some(error);
                 }
             }
         };
@@ -169,7 +174,15 @@ impl RunningServer {
         self.registry.end_alert_watches();
         self.model_task.abort();
 
-        let grpc = if self.grpc_task.is_finished() { Ok(()) } else { flatten(self.grpc_task.await.map(|r| r.map_err(ServerError::from))) };
+        // A task that `run_until` already awaited to its end must not be awaited again.
+        let grpc = if self.grpc_task.is_finished() {
+            Ok(())
+        } else {
+            match self.grpc_task.await {
+                Ok(result) => result.map_err(ServerError::from),
+                Err(error) => Err(ServerError::Task(error.to_string())),
+            }
+        };
         if let Some(task) = self.metrics_task {
             let _ = task.await;
         }

@@ -53,7 +53,7 @@ pub(crate) async fn read_enrollment(
 ) -> Result<EnrollmentRequest, Status> {
     use pb::stream_enroll_request::Message;
 
-    let subject_id = match next_message(stream).await?.and_then(|m| m.message) {
+    let subject_id = match stream.message().await?.and_then(|m| m.message) {
         Some(Message::SubjectId(subject_id)) => {
             call.subject(&subject_id);
             Identifier::parse("subject_id", &subject_id).map_err(RegistryError::from)?
@@ -63,7 +63,7 @@ pub(crate) async fn read_enrollment(
 
     let mut clips = Vec::new();
     let mut open: Option<OpenClip> = None;
-    while let Some(message) = next_message(stream).await? {
+    while let Some(message) = stream.message().await? {
         let field = format!("clips[{}]", clips.len());
         match message.message {
             Some(Message::Chunk(chunk)) => {
@@ -107,7 +107,7 @@ pub(crate) async fn read_verification(
 ) -> Result<VerificationRequest, Status> {
     use pb::stream_verify_request::Message;
 
-    let Some(Message::Start(start)) = next_message(stream).await?.and_then(|m| m.message) else {
+    let Some(Message::Start(start)) = stream.message().await?.and_then(|m| m.message) else {
         return Err(violation("start", "the first message must be start"));
     };
     call.subject(&start.subject_id);
@@ -120,7 +120,7 @@ pub(crate) async fn read_verification(
     let (subject_id, device_id, raw_format) = violations.finish(|| Some((subject_id?, device_id?, raw_format?)))?;
 
     let mut audio = OpenClip { field: "audio".into(), content: BytesMut::new(), raw_format };
-    while let Some(message) = next_message(stream).await? {
+    while let Some(message) = stream.message().await? {
         match message.message {
             Some(Message::AudioContent(chunk)) => audio.append(&chunk, limits.audio.max_bytes)?,
             Some(Message::Start(_)) => return Err(violation("start", "start may be sent only in the first message")),
@@ -129,10 +129,6 @@ pub(crate) async fn read_verification(
     }
 
     Ok(VerificationRequest { subject_id, device_id, audio: audio.close()? })
-}
-
-async fn next_message<T>(stream: &mut Streaming<T>) -> Result<Option<T>, Status> {
-    stream.message().await
 }
 
 fn violation(field: &str, description: &str) -> Status {

@@ -94,7 +94,7 @@ pub fn pcm16_wav_with_extras(rate: u32, channels: u16, samples: &[i16], data_siz
     fmt.extend_from_slice(&1u16.to_le_bytes());
     fmt.extend_from_slice(&channels.to_le_bytes());
     fmt.extend_from_slice(&rate.to_le_bytes());
-    fmt.extend_from_slice(&(rate * 2 * u32::from(channels)).to_le_bytes());
+    fmt.extend_from_slice(&rate.wrapping_mul(2 * u32::from(channels)).to_le_bytes()); // may wrap for implausible rates
     fmt.extend_from_slice(&(2 * channels).to_le_bytes());
     fmt.extend_from_slice(&16u16.to_le_bytes());
     fmt.extend_from_slice(&2u16.to_le_bytes()); // cbSize
