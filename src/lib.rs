@@ -9,3 +9,4 @@ pub mod audio;
 pub mod embed;
 pub mod features;
 pub mod model;
+pub mod separation;
