@@ -5,10 +5,11 @@
 //! runs the GE2E speaker encoder; `embed` ties them into one call that the command line, the
 //! gRPC service and the evaluation tool share.
 //!
-//! The service is built on it: `scoring` decides on check-ins and gates enrolments, `store`
-//! keeps subjects, voiceprints and check-ins in SQLite, `registry` combines them without
-//! knowing about gRPC, `service` exposes the registry over gRPC (`proto` holds the generated
-//! code), and `server` assembles and runs it with the settings of `config`.
+//! The service is built on it: `scoring` decides on check-ins and gates enrolments,
+//! `separation` fingerprints recordings and raises person-device separation alerts, `store`
+//! keeps subjects, voiceprints, check-ins and alerts in SQLite, `registry` combines them
+//! without knowing about gRPC, `service` exposes the registry over gRPC (`proto` holds the
+//! generated code), and `server` assembles and runs it with the settings of `config`.
 
 pub mod audio;
 pub mod clock;
