@@ -321,3 +321,116 @@ async fn deletion_erases_the_scores_in_evidence() {
 
     server.stop().await;
 }
+
+fn separation_fixture(name: &str) -> Bytes {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/separation").join(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display())).into()
+}
+
+fn replay_alerts(alerts: &[pb::Alert]) -> Vec<&pb::Alert> {
+    alerts.iter().filter(|alert| signal_of(alert) == pb::AlertSignal::Replay).collect()
+}
+
+fn replay_evidence(alert: &pb::Alert) -> &pb::ReplayEvidence {
+    match &alert.evidence[0].detail {
+        Some(pb::alert_evidence::Detail::Replay(replay)) => replay,
+        other => panic!("replay evidence expected, got {other:?}"),
+    }
+}
+
+/// `samples` scaled by `decibels`.
+fn level_changed(samples: &[f32], decibels: f32) -> Bytes {
+    let gain = 10f32.powf(decibels / 20.0);
+    wav(&samples.iter().map(|sample| sample * gain).collect::<Vec<_>>())
+}
+
+/// `samples` with white noise added at `snr_db` below the signal's RMS level.
+fn with_noise(samples: &[f32], snr_db: f32, seed: u64) -> Bytes {
+    let noise = white_noise(samples.len(), rms(samples) / 10f32.powf(snr_db / 20.0), seed);
+    wav(&samples.iter().zip(&noise).map(|(sample, noise)| sample + noise).collect::<Vec<_>>())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_transformed_replay_raises_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    enroll_p225(&server).await;
+
+    let original = check_in_at(&server, Duration::ZERO, "p225", fixture("p225_019.wav")).await;
+    assert_eq!(original.decision(), pb::Decision::Match);
+    assert!(server.list_alerts("p225").await.is_empty(), "a first recording is no replay");
+
+    let samples = fixture_samples("p225_019.wav");
+    let replays = [
+        ("MP3 at 32 kb/s", separation_fixture("p225_019.mp3")),
+        ("AAC at 32 kb/s", separation_fixture("p225_019.m4a")),
+        ("resampled to 8 kHz", separation_fixture("p225_019_8k.wav")),
+        ("6 dB quieter", level_changed(&samples, -6.0)),
+        ("20 dB quieter", level_changed(&samples, -20.0)),
+        ("white noise at 20 dB SNR", with_noise(&samples, 20.0, 7)),
+    ];
+
+    // Every replay derives from the original, so its source may be the original or any
+    // earlier replay of it.
+    let mut derived = vec![original.check_in_id];
+    for (index, (transform, audio)) in replays.into_iter().enumerate() {
+        let replay = check_in_at(&server, HOUR * (index as u32 + 1), "p225", audio).await;
+        let alerts = server.list_alerts("p225").await;
+        let found = replay_alerts(&alerts);
+        assert_eq!(found.len(), index + 1, "{transform}: replay alerts {found:?}");
+
+        let alert = found[index];
+        assert_eq!(alert.evidence.len(), 1, "{transform}");
+        assert_eq!(alert.evidence[0].check_in_id, replay.check_in_id, "{transform}");
+        let evidence = replay_evidence(alert);
+        let Some(pb::replay_evidence::Source::SourceCheckInId(source)) = evidence.source else {
+            panic!("{transform}: a check-in source expected, got {:?}", evidence.source);
+        };
+        assert!(derived.contains(&source), "{transform}: source {source} is not the original or a replay of it");
+        assert!(evidence.match_score.unwrap() > 0.0 && evidence.matched_hashes.unwrap() > 0, "{transform}: {evidence:?}");
+        derived.push(replay.check_in_id);
+    }
+    assert_eq!(server.list_alerts("p225").await.len(), 6, "no other signal fired");
+
+    // A replay of an enrolment clip names the clip.
+    let enrolled = fixture_samples("p225_011.wav");
+    let replay = check_in_at(&server, 10 * HOUR, "p225", with_noise(&enrolled, 20.0, 11)).await;
+    let alerts = server.list_alerts("p225").await;
+    let alert = replay_alerts(&alerts).into_iter().last().unwrap();
+    assert_eq!(alert.evidence[0].check_in_id, replay.check_in_id);
+    let evidence = replay_evidence(alert);
+    let Some(pb::replay_evidence::Source::SourceEnrollmentClip(clip)) = &evidence.source else {
+        panic!("an enrolment clip source expected, got {:?}", evidence.source);
+    };
+    assert_eq!(clip.clip_index, 1, "p225_011 is the second enrolment clip");
+    assert_eq!(evidence.source_recorded_at, Some(time(Duration::ZERO).into()));
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_recording_of_the_same_words_is_not_a_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let clips = (1..=3).map(|n| container(separation_fixture(&format!("dspspeech_15307110252_enroll_{n}.flac")))).collect();
+    let request = pb::EnrollRequest { subject_id: "s252".into(), clips };
+    server.subjects().enroll(request).await.expect("the DSPSpeech-20 speaker enrols");
+
+    // Two takes of the same six prompted words by the same speaker.
+    let first = check_in_at(&server, Duration::ZERO, "s252", separation_fixture("dspspeech_15307110252_words_00-05_take_01.flac")).await;
+    let second = check_in_at(&server, HOUR, "s252", separation_fixture("dspspeech_15307110252_words_00-05_take_02.flac")).await;
+    for response in [&first, &second] {
+        assert_ne!(response.decision(), pb::Decision::Inconclusive, "{response:?}");
+    }
+    assert!(replay_alerts(&server.list_alerts("s252").await).is_empty(), "a new take is not a replay");
+
+    // The first take played back again is one.
+    let replay = check_in_at(&server, 2 * HOUR, "s252", separation_fixture("dspspeech_15307110252_words_00-05_take_01.flac")).await;
+    let alerts = server.list_alerts("s252").await;
+    let found = replay_alerts(&alerts);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].evidence[0].check_in_id, replay.check_in_id);
+    assert_eq!(replay_evidence(found[0]).source, Some(pb::replay_evidence::Source::SourceCheckInId(first.check_in_id)));
+
+    server.stop().await;
+}
