@@ -104,7 +104,7 @@ fn read_speakers(corpus: &Path) -> Result<Vec<Speaker>, String> {
     Ok(speakers)
 }
 
-/// The first three files enrol, the rest are check-ins.
+/// Splits a speaker's files: the first three enrol, the rest are check-ins.
 fn read_sessions(paths: Vec<PathBuf>) -> (Vec<Vec<PathBuf>>, Vec<Vec<PathBuf>>) {
     let mut clips: Vec<Vec<PathBuf>> = paths.into_iter().map(|path| vec![path]).collect();
     if clips.len() < 4 {

@@ -37,15 +37,15 @@ pub const DEFAULT_STREAK_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// How much more than the claimed subject another subject must score for a proxy alert.
 ///
 /// Measured with `examples/separation_rates.rs` on 436 genuine check-ins of 40 enrolled
-/// speakers (VCTK, LibriSpeech, AISHELL-1 and DSPSpeech-20 samples) at the 0.75 threshold:
-/// a margin of 0 raised 3 false proxy alerts, 0.02 and 0.05 none, while the share of
-/// impostor check-ins caught fell only from 82.3% to 82.0%.
+/// speakers (VCTK, LibriSpeech, AISHELL-1 and DSPSpeech-20 samples) at the 0.75 threshold.
+/// A margin of 0 raised 3 false proxy alerts, and 0.02 and 0.05 raised none. The share of
+/// impostor check-ins caught fell only from 82.3% at 0 to 82.0% at 0.05.
 pub const DEFAULT_PROXY_MARGIN: f32 = 0.05;
 
-/// Alert events buffered for each WatchAlerts subscriber.
+/// Alert events the broadcast keeps for WatchAlerts subscribers.
 pub const DEFAULT_WATCH_BUFFER: usize = 1024;
 
-/// Longest streak window accepted.
+/// Maximum streak window accepted.
 const MAX_STREAK_WINDOW: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// gRPC listens on loopback until TLS and authentication exist.

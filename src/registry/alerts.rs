@@ -40,7 +40,7 @@ impl AlertStateRequest {
     }
 }
 
-/// What a watch delivers.
+/// The alerts a watch delivers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertWatchRequest {
     /// `None` for every subject.
@@ -129,7 +129,7 @@ impl Registry {
     }
 
     /// Reads every alert in state OPEN, page by page.
-    // NOTE: holds all open alerts in memory at once. An office with tens of thousands of
+    // NOTE: keeps all open alerts in memory at once. An office with tens of thousands of
     // unhandled alerts would want the watch to page through them lazily instead.
     async fn open_alerts(&self, subject_id: Option<String>) -> Result<Vec<Alert>, RegistryError> {
         let mut alerts = Vec::new();

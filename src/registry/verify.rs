@@ -155,8 +155,8 @@ impl Registry {
     }
 }
 
-/// What a check-in's examination needs besides the recording, owned so that it can move
-/// to the model pool.
+/// The inputs of a check-in's examination besides the recording, owned so that they can
+/// move to the model pool.
 struct ExaminationContext {
     store: Store,
     verification: CheckInPolicy,

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use crate::scoring::Decision;
 
-/// What raised an alert.
+/// The sign of person-device separation that raised an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Signal {
     /// Consecutive NO_MATCH check-ins within the streak window.
@@ -34,8 +34,8 @@ impl Signal {
     }
 }
 
-/// Where an alert is in its handling: OPEN until an officer acknowledges it, CLOSED once
-/// an officer has dealt with it. An alert may be closed without being acknowledged first.
+/// The handling stage of an alert: OPEN until an officer acknowledges it, CLOSED once an
+/// officer has dealt with it. An alert may be closed without being acknowledged first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertState {
     Open,
@@ -77,7 +77,7 @@ pub enum ReplaySource {
 }
 
 impl ReplaySource {
-    /// When the source was recorded, as far as the server knows: its arrival time.
+    /// Returns the source's arrival time at the server, the closest known time of recording.
     pub fn recorded_at(&self) -> SystemTime {
         match *self {
             ReplaySource::CheckIn { checked_in_at, .. } => checked_in_at,
@@ -86,7 +86,7 @@ impl ReplaySource {
     }
 }
 
-/// What one check-in contributes to an alert beyond its decision and score.
+/// The signal-specific part of a check-in's evidence, beyond its decision and score.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EvidenceDetail {
     /// A NO_MATCH of a mismatch streak.
@@ -130,7 +130,7 @@ pub struct Alert {
     pub evidence: Vec<Evidence>,
 }
 
-/// What happened to an alert.
+/// The kind of change to an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertEventKind {
     Raised,

@@ -17,8 +17,8 @@ pub struct SeparationPolicy {
     pub replay_min_score: f64,
     /// Fewest matching fingerprint hashes that count as a replay.
     pub replay_min_matched_hashes: usize,
-    /// Alert events buffered for each WatchAlerts subscriber; one that falls further behind
-    /// is told how many it missed.
+    /// Alert events the broadcast keeps for WatchAlerts subscribers. A subscriber that falls
+    /// further behind receives the count of events it missed.
     pub watch_buffer: usize,
 }
 
@@ -31,10 +31,10 @@ pub struct StreakPolicy {
 }
 
 impl StreakPolicy {
-    /// Decides what the check-in just recorded does to the subject's streak.
+    /// Decides the effect of the check-in just recorded on the subject's streak.
     ///
-    /// A MATCH ends a streak and an INCONCLUSIVE leaves it as it was; the store applies both
-    /// when it builds `history`, so only a NO_MATCH can raise or extend an alert.
+    /// A MATCH ends a streak and an INCONCLUSIVE leaves it as it was. The store applies both
+    /// when it builds `history`, so only a NO_MATCH can raise or extend an alert here.
     pub fn assess(&self, decision: Decision, checked_in_at: SystemTime, history: &StreakHistory) -> StreakOutcome {
         if decision != Decision::NoMatch {
             return StreakOutcome::Unchanged;
@@ -72,7 +72,7 @@ pub struct StreakHistory {
     pub run: Vec<RunEntry>,
 }
 
-/// What a check-in does to the subject's mismatch streak.
+/// The effect of a check-in on the subject's mismatch streak.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreakOutcome {
     Unchanged,
@@ -114,8 +114,8 @@ pub struct ReplayFinding {
     pub matched_hashes: u32,
 }
 
-/// What the policy found in a check-in before it is recorded, and the streak rule that the
-/// store applies while recording it.
+/// The policy's findings about a check-in before it is recorded, and the streak rule that
+/// the store applies while recording it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckInSignals {
     pub proxy: Option<ProxyFinding>,

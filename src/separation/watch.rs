@@ -1,8 +1,9 @@
 //! Delivery of alert events to live subscribers.
 //!
-//! Events go through a tokio broadcast channel with a fixed buffer per subscriber. Publishing
-//! never waits: a subscriber that reads too slowly loses the oldest events and is told how
-//! many it lost, so one stalled officer's screen cannot hold up check-ins.
+//! Events go through a tokio broadcast channel, which keeps a fixed number of the latest
+//! events for all subscribers. Publishing never waits: a subscriber that reads too slowly
+//! loses the oldest events and receives their count instead, so one stalled officer's screen
+//! cannot hold up check-ins.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -32,7 +33,7 @@ pub enum WatchItem {
 }
 
 impl AlertHub {
-    /// Creates a hub that buffers `buffer` events (at least 1) for each subscriber.
+    /// Creates a hub that keeps the latest `buffer` events (at least 1) for its subscribers.
     pub fn new(buffer: usize) -> AlertHub {
         let (sender, _) = broadcast::channel(buffer.max(1));
         AlertHub { sender: Mutex::new(Some(sender)) }
@@ -46,7 +47,7 @@ impl AlertHub {
             return;
         };
         for event in events {
-            // An error means nobody is subscribed, which is not a failure.
+            // An error means there is no subscriber, which is not a failure.
             let _ = sender.send(event);
         }
     }

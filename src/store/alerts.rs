@@ -40,7 +40,7 @@ pub struct AlertFilter {
     pub end: Option<SystemTime>,
     /// Continue after this alert.
     pub after: Option<AlertCursor>,
-    /// Most alerts to return; at least 1.
+    /// Maximum number of alerts to return; at least 1.
     pub limit: usize,
 }
 

@@ -53,7 +53,7 @@ fn silence() -> Bytes {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mismatch_streak_raises_one_alert_and_a_match_resets_it() {
+async fn streak_raises_one_alert_match_resets() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     enroll_p225(&server).await;
@@ -108,7 +108,7 @@ async fn mismatch_streak_raises_one_alert_and_a_match_resets_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inconclusive_check_in_neither_ends_nor_extends_a_streak() {
+async fn inconclusive_leaves_streak_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     enroll_p225(&server).await;
@@ -130,7 +130,7 @@ async fn inconclusive_check_in_neither_ends_nor_extends_a_streak() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_matches_spread_beyond_the_window_raise_nothing() {
+async fn spread_no_matches_raise_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     enroll_p225(&server).await;
@@ -166,7 +166,8 @@ async fn proxy_check_in_raises_an_alert() {
     };
     assert_eq!(found.subject_id, "p226");
     let rival_score = found.score.expect("rival score");
-    assert!(rival_score >= proxy.threshold && rival_score > proxy.score.unwrap(), "rival {rival_score} claimed {:?}", proxy.score);
+    assert!(rival_score >= proxy.threshold, "rival {rival_score} below the threshold {}", proxy.threshold);
+    assert!(rival_score > proxy.score.unwrap(), "rival {rival_score} not above the claimed subject's {:?}", proxy.score);
 
     // Genuine check-ins of either subject raise nothing.
     let genuine = check_in_at(&server, HOUR, "p225", fixture("p225_019.wav")).await;
@@ -178,7 +179,7 @@ async fn proxy_check_in_raises_an_alert() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_receives_an_alert_raised_while_connected() {
+async fn watch_receives_raised_alert() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     enroll_p225(&server).await;
@@ -225,7 +226,7 @@ async fn watch_receives_an_alert_raised_while_connected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn officers_acknowledge_and_close_alerts() {
+async fn officers_acknowledge_and_close() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     enroll_p225(&server).await;
@@ -351,7 +352,7 @@ fn with_noise(samples: &[f32], snr_db: f32, seed: u64) -> Bytes {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_transformed_replay_raises_an_alert() {
+async fn transformed_replays_raise_alerts() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     enroll_p225(&server).await;
@@ -387,7 +388,8 @@ async fn each_transformed_replay_raises_an_alert() {
             panic!("{transform}: a check-in source expected, got {:?}", evidence.source);
         };
         assert!(derived.contains(&source), "{transform}: source {source} is not the original or a replay of it");
-        assert!(evidence.match_score.unwrap() > 0.0 && evidence.matched_hashes.unwrap() > 0, "{transform}: {evidence:?}");
+        assert!(evidence.match_score.unwrap() > 0.0, "{transform}: {evidence:?}");
+        assert!(evidence.matched_hashes.unwrap() > 0, "{transform}: {evidence:?}");
         derived.push(replay.check_in_id);
     }
     assert_eq!(server.list_alerts("p225").await.len(), 6, "no other signal fired");
@@ -409,7 +411,7 @@ async fn each_transformed_replay_raises_an_alert() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fresh_recording_of_the_same_words_is_not_a_replay() {
+async fn fresh_take_is_not_a_replay() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let clips = (1..=3).map(|n| container(separation_fixture(&format!("dspspeech_15307110252_enroll_{n}.flac")))).collect();

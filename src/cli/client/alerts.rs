@@ -3,10 +3,10 @@
 //!
 //! `alerts` prints one alert per line as a JSON object with the subject id, the signal and
 //! the evidence, so that the output can be piped into `jq` or a log shipper. With
-//! `--follow` every line also has an `event` field (EXISTING for the alerts open at the
-//! start, then RAISED, EVIDENCE_ADDED, ACKNOWLEDGED or CLOSED), and a line
-//! `{"missed_events": N}` reports changes the server dropped because this client read too
-//! slowly; `alerts` without `--follow` shows the current state.
+//! `--follow` every line also has an `event` field: EXISTING for the alerts open at the
+//! start, then RAISED, EVIDENCE_ADDED, ACKNOWLEDGED or CLOSED. A line `{"missed_events": N}`
+//! reports changes that the server dropped because this client read too slowly, and
+//! `alerts` without `--follow` then shows the current state.
 
 use clap::ValueEnum;
 use serde_json::{json, Value};
@@ -58,7 +58,7 @@ pub struct AlertStateArgs {
     #[arg(long, value_name = "ID")]
     officer: String,
 
-    /// What the officer found or did; required to close an alert
+    /// The officer's finding or action; required to close an alert
     #[arg(long, value_name = "TEXT", default_value = "")]
     note: String,
 }
