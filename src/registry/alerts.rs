@@ -120,8 +120,8 @@ impl Registry {
                     AlertAction::Acknowledge => AlertEventKind::Acknowledged,
                     AlertAction::Close => AlertEventKind::Closed,
                 };
-                self.publish_alert_events(vec![AlertEvent { kind, alert: alert.clone() }]);
-                Ok(alert)
+                self.publish_alert_events(vec![AlertEvent { kind, alert: (*alert).clone() }]);
+                Ok(*alert)
             }
             AlertUpdate::NotFound => Err(RegistryError::AlertNotFound { alert_id }),
             AlertUpdate::Rejected { state } => Err(RegistryError::AlertStateConflict { alert_id, state, action }),

@@ -68,7 +68,7 @@ pub enum AlertAction {
 /// The outcome of an [`AlertAction`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertUpdate {
-    Updated(Alert),
+    Updated(Box<Alert>),
     NotFound,
     /// The alert's state does not allow the action: a closed alert cannot be acknowledged
     /// or closed again, and an acknowledged alert cannot be acknowledged again.
@@ -166,7 +166,7 @@ impl Store {
 
             let updated = load_alert(transaction, alert_id)?
                 .ok_or_else(|| StoreError::Corrupt(format!("alert {alert_id} vanished while it was updated")))?;
-            Ok(AlertUpdate::Updated(updated))
+            Ok(AlertUpdate::Updated(Box::new(updated)))
         })
     }
 
