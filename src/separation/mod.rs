@@ -12,3 +12,9 @@ pub use fingerprint::{
     best_match, match_score, Fingerprint, FingerprintError, HistoryMatch, ReplayMatch, ReplayThreshold,
 };
 
+#[cfg(test)]
+mod evaluation;
+#[cfg(test)]
+mod simulate;
+#[cfg(test)]
+mod tests;
