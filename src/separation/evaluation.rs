@@ -34,6 +34,9 @@ enum Step {
     Noise(f64),
     /// Convolve with a synthetic room: RT60 in seconds, direct-to-reverberant ratio in dB.
     Room(f64, f64),
+    /// Play back slower by this fraction, pitch and tempo together, as a tape would: the
+    /// signal is resampled to a higher rate and read as 16 kHz.
+    Slower(f64),
 }
 
 struct Transformation {
@@ -70,6 +73,8 @@ const TRANSFORMATIONS: &[Transformation] = &[
     within("AAC 32 kb/s at 8 kHz, noise 20 dB", &[Step::Codec("aac_32k_8khz"), Step::Noise(20.0)]),
     beyond("white noise 10 dB SNR", &[Step::Noise(10.0)]),
     beyond("room RT60 0.3 s, DRR 5 dB", &[Step::Room(0.3, 5.0)]),
+    beyond("played 1% slower", &[Step::Slower(0.01)]),
+    beyond("played 3% slower", &[Step::Slower(0.03)]),
 ];
 
 /// A clip of a corpus with the labels that define its negatives.
@@ -129,6 +134,7 @@ fn apply(clip: &Clip, transformation: &Transformation, codec_dir: Option<&Path>,
             Step::RoundTrip(rate) => resample(&resample(&samples, 16_000, rate), rate, 16_000),
             Step::Noise(snr_db) => add_white_noise(&samples, snr_db, step_seed),
             Step::Room(rt60, ratio_db) => reverberate(&samples, rt60, ratio_db, step_seed),
+            Step::Slower(fraction) => resample(&samples, 16_000, (16_000.0 * (1.0 + fraction)).round() as u32),
         };
     }
     Some(samples)
@@ -332,9 +338,18 @@ fn report(setup: &Setup, params: &Params, threshold: &ReplayThreshold) {
         println!("{}", size_summary(corpus, &prints));
 
         let negatives = negative_scores(corpus, &prints, params);
-        println!("negatives: same speaker, same content, new take | {}", negatives.same_speaker_same_content.summary(threshold));
-        println!("negatives: same content, other speaker          | {}", negatives.same_content_other_speaker.summary(threshold));
-        println!("negatives: different content                    | {}", negatives.different_content.summary(threshold));
+        println!(
+            "negatives: same speaker, same content, new take | {}",
+            negatives.same_speaker_same_content.summary(threshold)
+        );
+        println!(
+            "negatives: same content, other speaker          | {}",
+            negatives.same_content_other_speaker.summary(threshold)
+        );
+        println!(
+            "negatives: different content                    | {}",
+            negatives.different_content.summary(threshold)
+        );
         print_highest_fresh_takes(corpus, &prints, params);
 
         let mut replay_outcomes = ReplayOutcomes::default();
@@ -344,7 +359,10 @@ fn report(setup: &Setup, params: &Params, threshold: &ReplayThreshold) {
                 continue;
             };
             println!("replay: {:<50} | {}", transformation.name, replays.against_original.summary(threshold));
-            println!("  fresh takes against this replay                        | {}", replays.against_fresh_takes.summary(threshold));
+            println!(
+                "  fresh takes against this replay                        | {}",
+                replays.against_fresh_takes.summary(threshold)
+            );
             let lowest: Vec<String> = replays.lowest.iter().map(|(score, path)| format!("{score:.3} {path}")).collect();
             println!("  lowest: {}", lowest.join(", "));
             replay_outcomes.add(transformation, replays);
@@ -433,8 +451,12 @@ fn print_matching_speed(prints: &[Fingerprint], params: &Params) {
 
     let blobs: Vec<Vec<u8>> = history.iter().map(|print| print.to_bytes()).collect();
     let started = std::time::Instant::now();
-    let decoded: usize = blobs.iter().map(|blob| Fingerprint::from_bytes(blob).expect("own output decodes").hash_count()).sum();
-    println!("decoding speed: 300 fingerprints from bytes in {:.2} ms (checksum {decoded})", started.elapsed().as_secs_f64() * 1e3);
+    let decoded: usize =
+        blobs.iter().map(|blob| Fingerprint::from_bytes(blob).expect("own output decodes").hash_count()).sum();
+    println!(
+        "decoding speed: 300 fingerprints from bytes in {:.2} ms (checksum {decoded})",
+        started.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 /// Parameter variants compared by the sweep, each named by what it changes.
@@ -463,7 +485,15 @@ fn sweep(setup: &Setup) {
     let codec_dir = setup.codec_root.as_ref().map(|root| root.join(corpus.name));
     let hardest: Vec<&Transformation> = TRANSFORMATIONS
         .iter()
-        .filter(|t| ["MP3 32 kb/s, +20 dB, noise 20 dB", "8 kHz, -20 dB, noise 20 dB", "AAC 32 kb/s at 8 kHz, noise 20 dB", "white noise 20 dB SNR"].contains(&t.name))
+        .filter(|t| {
+            [
+                "MP3 32 kb/s, +20 dB, noise 20 dB",
+                "8 kHz, -20 dB, noise 20 dB",
+                "AAC 32 kb/s at 8 kHz, noise 20 dB",
+                "white noise 20 dB SNR",
+            ]
+            .contains(&t.name)
+        })
         .collect();
     let threshold = ReplayThreshold::DEFAULT;
 
@@ -472,19 +502,26 @@ fn sweep(setup: &Setup) {
         let prints = fingerprints(corpus, &params);
         let negatives = negative_scores(corpus, &prints, &params);
         let fresh = &negatives.same_speaker_same_content;
-        let other_max = negatives.same_content_other_speaker.percentile(1.0).max(negatives.different_content.percentile(1.0));
+        let other_max =
+            negatives.same_content_other_speaker.percentile(1.0).max(negatives.different_content.percentile(1.0));
 
         let mut columns = BTreeMap::new();
         for transformation in &hardest {
             if let Some(replays) = replay_scores(corpus, &prints, transformation, codec_dir.as_deref(), &params) {
                 let replays = replays.against_original;
-                columns.insert(transformation.name, (replays.percentile(0.01), replays.percentile(0.05), replays.rate(&threshold)));
+                columns.insert(
+                    transformation.name,
+                    (replays.percentile(0.01), replays.percentile(0.05), replays.rate(&threshold)),
+                );
             }
         }
         let seconds: f64 = corpus.clips.iter().map(|clip| clip.samples.len() as f64 / 16_000.0).sum();
         let bytes: usize = prints.iter().map(|print| print.to_bytes().len()).sum();
         let hashes: usize = prints.iter().map(Fingerprint::hash_count).sum();
-        let cells: Vec<String> = columns.iter().map(|(name, (p1, p5, rate))| format!("{name}: {p1:.3}/{p5:.3}/{:.1}%", 100.0 * rate)).collect();
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(name, (p1, p5, rate))| format!("{name}: {p1:.3}/{p5:.3}/{:.1}%", 100.0 * rate))
+            .collect();
         println!(
             "{name} | {:.0} | {:.0} | {:.3}, {:.3} | {:.3} | {}+{}+{} | {}",
             bytes as f64 / seconds,
@@ -510,5 +547,3 @@ fn replay_detection_on_real_speech() {
     }
     report(&setup, &Params::DEFAULT, &ReplayThreshold::DEFAULT);
 }
-
-

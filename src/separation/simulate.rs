@@ -10,7 +10,8 @@ use rustfft::FftPlanner;
 
 /// Reads a WAV file (16-bit integer or 32-bit float PCM) and averages its channels.
 pub fn read_wav_mono(path: &Path) -> (u32, Vec<f32>) {
-    let mut reader = hound::WavReader::open(path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    let mut reader =
+        hound::WavReader::open(path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
     let spec = reader.spec();
     let interleaved: Vec<f32> = match spec.sample_format {
         hound::SampleFormat::Int => {

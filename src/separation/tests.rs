@@ -84,7 +84,11 @@ fn codec_replays_match() {
         for setting in ["mp3_32k.mp3", "aac_32k.m4a", "aac_32k_8khz.m4a"] {
             let decoded = clip(&format!("fingerprint/{name}.{setting}.wav"));
             assert_replay(&original, &decoded, setting);
-            assert_replay(&original, &add_white_noise(&change_level(&decoded, 20.0), 20.0, 3), &format!("{setting}, +20 dB, noise 20 dB"));
+            assert_replay(
+                &original,
+                &add_white_noise(&change_level(&decoded, 20.0), 20.0, 3),
+                &format!("{setting}, +20 dB, noise 20 dB"),
+            );
         }
     }
 }
@@ -242,17 +246,49 @@ fn corrupt_bytes_give_typed_errors() {
     let cases: Vec<(&str, Vec<u8>, FingerprintError)> = vec![
         ("empty", Vec::new(), FingerprintError::TruncatedHeader { found: 0, expected: 13 }),
         ("bad magic", bad_magic, FingerprintError::BadMagic { found: *b"XPFP", expected: *b"VPFP" }),
-        ("newer version", newer, FingerprintError::UnsupportedVersion { found: FORMAT_VERSION + 1, supported: FORMAT_VERSION }),
+        (
+            "newer version",
+            newer,
+            FingerprintError::UnsupportedVersion { found: FORMAT_VERSION + 1, supported: FORMAT_VERSION },
+        ),
         ("trailing byte", extra, FingerprintError::TrailingBytes { found: 1 }),
-        ("peak count over the limit", many_peaks, FingerprintError::TooManyPeaks { found: u32::MAX, limit: super::fingerprint::MAX_PEAKS }),
-        ("peak count over the bytes", encoded(100, &[(1, 1)])[..14].to_vec(), FingerprintError::TooFewBytesForPeaks { declared: 1, available: 1, min_per_peak: 2 }),
-        ("frame count over the limit", encoded(u32::MAX, &[]), FingerprintError::TooManyFrames { found: u32::MAX, limit: super::fingerprint::MAX_FRAMES }),
+        (
+            "peak count over the limit",
+            many_peaks,
+            FingerprintError::TooManyPeaks { found: u32::MAX, limit: super::fingerprint::MAX_PEAKS },
+        ),
+        (
+            "peak count over the bytes",
+            encoded(100, &[(1, 1)])[..14].to_vec(),
+            FingerprintError::TooFewBytesForPeaks { declared: 1, available: 1, min_per_peak: 2 },
+        ),
+        (
+            "frame count over the limit",
+            encoded(u32::MAX, &[]),
+            FingerprintError::TooManyFrames { found: u32::MAX, limit: super::fingerprint::MAX_FRAMES },
+        ),
         ("frame step without its bin", encoded(200, &[(0x81, 0x01)]), FingerprintError::MissingBin { index: 0 }),
-        ("frame step not in shortest form", encoded(100, &[(0x81, 0x00), (2, 3)]), FingerprintError::InvalidFrameStep { index: 0 }),
-        ("frame past the end", encoded(5, &[(5, 1)]), FingerprintError::FrameOutOfRange { index: 0, frame: 5, frames: 5 }),
-        ("bin outside the band", encoded(100, &[(1, 200)]), FingerprintError::BinOutOfRange { index: 0, bin: 200, limit: 102 }),
+        (
+            "frame step not in shortest form",
+            encoded(100, &[(0x81, 0x00), (2, 3)]),
+            FingerprintError::InvalidFrameStep { index: 0 },
+        ),
+        (
+            "frame past the end",
+            encoded(5, &[(5, 1)]),
+            FingerprintError::FrameOutOfRange { index: 0, frame: 5, frames: 5 },
+        ),
+        (
+            "bin outside the band",
+            encoded(100, &[(1, 200)]),
+            FingerprintError::BinOutOfRange { index: 0, bin: 200, limit: 102 },
+        ),
         ("same peak twice", encoded(100, &[(1, 4), (0, 4)]), FingerprintError::PeaksOutOfOrder { index: 1 }),
-        ("bins falling within a frame", encoded(100, &[(1, 4), (0, 3)]), FingerprintError::PeaksOutOfOrder { index: 1 }),
+        (
+            "bins falling within a frame",
+            encoded(100, &[(1, 4), (0, 3)]),
+            FingerprintError::PeaksOutOfOrder { index: 1 },
+        ),
         ("unterminated frame step", encoded(100, &[(0x80, 0x80)]), FingerprintError::InvalidFrameStep { index: 0 }),
     ];
 
@@ -291,4 +327,3 @@ fn fingerprint_bytes_of_word() -> Vec<u8> {
     static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     BYTES.get_or_init(|| fingerprint(WORD).to_bytes()).clone()
 }
-
