@@ -7,7 +7,7 @@
 //! 1. a log-power STFT (512-point Hann window) of the 16 kHz signal, kept between 312.5 and
 //!    3500 Hz, the band that 8 kHz telephone audio and low-bitrate codecs preserve;
 //! 2. spectral peaks: local maxima in a time-frequency neighbourhood, above thresholds that
-//!    are relative to the recording, thinned to the most prominent few per second;
+//!    are relative to the recording, thinned to the loudest few in each half second;
 //! 3. landmarks: each peak paired with the next few peaks in a target zone after it, each
 //!    pair hashed from its two frequencies and their time difference, and stored with the
 //!    anchor's frame;

@@ -26,3 +26,10 @@ pub use fingerprint::{
 };
 pub use policy::{CheckInSignals, ProxyFinding, ReplayFinding, SeparationPolicy, StreakPolicy};
 pub use watch::{AlertHub, WatchItem};
+
+#[cfg(test)]
+mod evaluation;
+#[cfg(test)]
+mod simulate;
+#[cfg(test)]
+mod tests;

@@ -100,8 +100,9 @@ impl Fingerprint {
 
     /// Reads a fingerprint written by [`Fingerprint::to_bytes`] and rebuilds its landmarks.
     ///
-    /// Every field is checked before it is used, and nothing is allocated beyond what the
-    /// input's length can hold, so corrupt or hostile bytes give an error.
+    /// Every field is checked before it is used, so corrupt or hostile bytes give an error.
+    /// Memory grows with the input's length only: the peaks, and at most 10 landmarks of
+    /// 8 bytes for every 2 input bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Fingerprint, FingerprintError> {
         let header = read_header(bytes)?;
         let peaks = read_peaks(&bytes[HEADER_LEN..], &header)?;
@@ -138,7 +139,11 @@ fn read_header(bytes: &[u8]) -> Result<Header, FingerprintError> {
     }
     let available = bytes.len() - HEADER_LEN;
     if (peak_count as usize) * MIN_PEAK_LEN > available {
-        return Err(FingerprintError::TooFewBytesForPeaks { declared: peak_count, available, min_per_peak: MIN_PEAK_LEN });
+        return Err(FingerprintError::TooFewBytesForPeaks {
+            declared: peak_count,
+            available,
+            min_per_peak: MIN_PEAK_LEN,
+        });
     }
 
     Ok(Header { frames, peak_count })

@@ -170,7 +170,11 @@ mod tests {
             .map(|n| {
                 state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
-                if (n / 1_600) % 2 == 0 { noise } else { 0.0 }
+                if (n / 1_600) % 2 == 0 {
+                    noise
+                } else {
+                    0.0
+                }
             })
             .collect();
         let params = Params::DEFAULT;
