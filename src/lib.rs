@@ -9,12 +9,14 @@
 //! `separation` fingerprints recordings and raises person-device separation alerts, `store`
 //! keeps subjects, voiceprints, check-ins and alerts in SQLite, `registry` combines them
 //! without knowing about gRPC, `service` exposes the registry over gRPC (`proto` holds the
-//! generated code), and `server` assembles and runs it with the settings of `config`.
+//! generated code), and `server` assembles and runs it with the settings of `config`. `eval`
+//! measures accuracy on public speaker datasets and calibrates the decision threshold.
 
 pub mod audio;
 pub mod clock;
 pub mod config;
 pub mod embed;
+pub mod eval;
 pub mod features;
 pub mod model;
 pub mod proto;

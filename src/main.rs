@@ -20,6 +20,10 @@ enum Command {
     Embed(cli::embed::EmbedArgs),
     /// Print the cosine similarity of the speakers of two audio files.
     Compare(cli::embed::CompareArgs),
+    /// Measure accuracy on speaker verification trials: EER, minDCF, DET curves.
+    Eval(Box<cli::eval::EvalArgs>),
+    /// Pick the decision threshold for a false-accept target and write it into the settings.
+    Calibrate(Box<cli::eval::CalibrateArgs>),
     /// Manage speaker model files.
     #[command(subcommand)]
     Model(cli::model::ModelCommand),
@@ -35,6 +39,8 @@ fn main() -> ExitCode {
     match args.command {
         Command::Embed(args) => cli::embed::run_embed(&args),
         Command::Compare(args) => cli::embed::run_compare(&args),
+        Command::Eval(args) => cli::eval::run_eval(&args),
+        Command::Calibrate(args) => cli::eval::run_calibrate(&args),
         Command::Model(command) => cli::model::run(command),
         Command::Serve(args) => cli::serve::run(args),
         Command::Client(args) => cli::client::run(args),

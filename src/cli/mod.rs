@@ -3,5 +3,6 @@
 
 pub mod client;
 pub mod embed;
+pub mod eval;
 pub mod model;
 pub mod serve;
