@@ -22,7 +22,7 @@ use voiceprint::audio::DecodedAudio;
 use voiceprint::config::DEFAULT_THRESHOLD;
 use voiceprint::embed::{cosine_similarity, mean_embedding, AudioSource, Embedder, EmbedderSettings};
 
-const THRESHOLDS: [f32; 3] = [0.70, DEFAULT_THRESHOLD, 0.80];
+const THRESHOLDS: [f32; 3] = [0.75, DEFAULT_THRESHOLD, 0.85];
 const MARGINS: [f32; 4] = [0.0, 0.02, 0.05, 0.10];
 
 /// One speaker's recordings: clips that enrol, and check-ins, each a list of files joined
