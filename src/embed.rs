@@ -143,16 +143,27 @@ impl Embedder {
 
     /// Resamples, normalises and trims decoded audio.
     pub fn preprocess_decoded(&self, decoded: &DecodedAudio) -> Result<Preprocessed, EmbedError> {
+        let resampled = self.resample_decoded(decoded)?;
+        self.preprocess_resampled(decoded, &resampled)
+    }
+
+    /// Checks decoded audio for samples the pipeline cannot read and resamples it to the
+    /// model's 16 kHz, the signal that audio fingerprints are computed from.
+    pub fn resample_decoded(&self, decoded: &DecodedAudio) -> Result<Vec<f32>, EmbedError> {
         if decoded.samples.is_empty() {
             return Err(AudioError::Empty.into());
         }
         if let Some(index) = decoded.samples.iter().position(|x| !x.is_finite()) {
             return Err(AudioError::NonFinite { index }.into());
         }
+        Ok(audio::resample::to_model_rate(&decoded.samples, decoded.sample_rate)?)
+    }
 
+    /// Normalises and trims `resampled`, which [`Embedder::resample_decoded`] made from
+    /// `decoded`.
+    pub fn preprocess_resampled(&self, decoded: &DecodedAudio, resampled: &[f32]) -> Result<Preprocessed, EmbedError> {
         let clipping_ratio = quality::clipping_ratio(&decoded.samples);
-        let resampled = audio::resample::to_model_rate(&decoded.samples, decoded.sample_rate)?;
-        let normalized = vad::normalize_volume(&resampled);
+        let normalized = vad::normalize_volume(resampled);
         let trimmed = vad::trim_long_silences(&normalized);
 
         let speech_seconds = trimmed.samples.len() as f64 / f64::from(MODEL_SAMPLE_RATE);

@@ -5,11 +5,12 @@
 //! runs the GE2E speaker encoder; `embed` ties them into one call that the command line, the
 //! gRPC service and the evaluation tool share.
 //!
-//! The service is built on it: `scoring` decides on check-ins and gates enrolments, `store`
-//! keeps subjects, voiceprints and check-ins in SQLite, `registry` combines them without
-//! knowing about gRPC, `service` exposes the registry over gRPC (`proto` holds the generated
-//! code), and `server` assembles and runs it with the settings of `config`. `eval` measures
-//! accuracy on public speaker datasets and calibrates the decision threshold.
+//! The service is built on it: `scoring` decides on check-ins and gates enrolments,
+//! `separation` fingerprints recordings and raises person-device separation alerts, `store`
+//! keeps subjects, voiceprints, check-ins and alerts in SQLite, `registry` combines them
+//! without knowing about gRPC, `service` exposes the registry over gRPC (`proto` holds the
+//! generated code), and `server` assembles and runs it with the settings of `config`. `eval`
+//! measures accuracy on public speaker datasets and calibrates the decision threshold.
 
 pub mod audio;
 pub mod clock;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod proto;
 pub mod registry;
 pub mod scoring;
+pub mod separation;
 pub mod server;
 pub mod service;
 pub mod store;

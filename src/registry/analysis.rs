@@ -1,5 +1,5 @@
-//! The pipeline steps that run on the model pool: decode, measure, gate and embed one
-//! recording.
+//! The pipeline steps that run on the model pool: decode, fingerprint, measure, gate and
+//! embed one recording.
 
 use sha2::{Digest, Sha256};
 
@@ -7,6 +7,7 @@ use super::request::AudioInput;
 use super::RegistryError;
 use crate::audio::{quality, AudioError, DecodedAudio};
 use crate::embed::{EmbedError, Embedder, Embedding, Preprocessed, QualityReport};
+use crate::separation::replay;
 
 /// A decoded recording after silence trimming, or the finding that it contains no speech.
 pub(super) enum Speech {
@@ -19,11 +20,27 @@ pub(super) enum Speech {
 /// Decodes and trims `audio`, the value of the request field `field`.
 pub(super) fn find_speech(embedder: &Embedder, audio: &AudioInput, field: &str) -> Result<Speech, RegistryError> {
     let decoded = embedder.decode(audio.source()).map_err(|error| embed_error(field, error))?;
+    let resampled = embedder.resample_decoded(&decoded).map_err(|error| embed_error(field, error))?;
+    trim(embedder, &decoded, &resampled, field)
+}
 
-    match embedder.preprocess_decoded(&decoded) {
+/// Decodes and trims `audio` like [`find_speech`], and fingerprints it for the replay check.
+pub(super) fn find_speech_and_fingerprint(
+    embedder: &Embedder,
+    audio: &AudioInput,
+    field: &str,
+) -> Result<(Speech, Vec<u8>), RegistryError> {
+    let decoded = embedder.decode(audio.source()).map_err(|error| embed_error(field, error))?;
+    let resampled = embedder.resample_decoded(&decoded).map_err(|error| embed_error(field, error))?;
+    let fingerprint = replay::fingerprint(&resampled);
+    Ok((trim(embedder, &decoded, &resampled, field)?, fingerprint))
+}
+
+fn trim(embedder: &Embedder, decoded: &DecodedAudio, resampled: &[f32], field: &str) -> Result<Speech, RegistryError> {
+    match embedder.preprocess_resampled(decoded, resampled) {
         Ok(preprocessed) => Ok(Speech::Found(preprocessed)),
         Err(EmbedError::Audio(AudioError::NoSpeech { speech_seconds, .. })) => {
-            Ok(Speech::Missing(no_speech_report(&decoded, speech_seconds)))
+            Ok(Speech::Missing(no_speech_report(decoded, speech_seconds)))
         }
         Err(error) => Err(embed_error(field, error)),
     }

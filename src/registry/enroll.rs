@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::analysis::{embed, find_speech, sha256, Speech};
+use super::analysis::{embed, find_speech_and_fingerprint, sha256, Speech};
 use super::pool::Admission;
 use super::request::{AudioInput, EnrollmentRequest, FieldViolation};
 use super::{Registry, RegistryError};
@@ -23,6 +23,8 @@ struct GateResult {
     report: EnrollmentReport,
     /// Pairs of (position in the request, embedding).
     embedded: Vec<(usize, Vec<f32>)>,
+    /// The audio fingerprint of every clip, in request order.
+    fingerprints: Vec<Vec<u8>>,
 }
 
 impl Registry {
@@ -76,6 +78,7 @@ impl Registry {
                         bytes: audio.content.to_vec(),
                         format: audio.format_label(),
                     }),
+                    fingerprint: gate.fingerprints[*position].clone(),
                 }
             })
             .collect();
@@ -90,15 +93,18 @@ impl Registry {
     }
 }
 
-/// Measures every clip, embeds those that pass the per-clip checks, then checks agreement
-/// among them. A clip that cannot be decoded fails the whole request with its audio error.
+/// Measures and fingerprints every clip, embeds those that pass the per-clip checks, then
+/// checks agreement among them. A clip that cannot be decoded fails the whole request with its audio error.
 fn run_gate(embedder: &Embedder, policy: &EnrollmentPolicy, clips: &[AudioInput]) -> Result<GateResult, RegistryError> {
     let mut reports = Vec::with_capacity(clips.len());
     let mut embedded = Vec::new();
+    let mut fingerprints = Vec::with_capacity(clips.len());
 
     for (index, clip) in clips.iter().enumerate() {
         let field = format!("clips[{index}]");
-        match find_speech(embedder, clip, &field)? {
+        let (speech, fingerprint) = find_speech_and_fingerprint(embedder, clip, &field)?;
+        fingerprints.push(fingerprint);
+        match speech {
             Speech::Missing(quality) => {
                 reports.push(ClipReport { index, quality, agreement: None, problems: vec![ClipProblem::NoSpeech] });
             }
@@ -114,5 +120,5 @@ fn run_gate(embedder: &Embedder, policy: &EnrollmentPolicy, clips: &[AudioInput]
     }
 
     policy.check_agreement(&mut reports, &embedded);
-    Ok(GateResult { report: EnrollmentReport::new(reports, policy), embedded })
+    Ok(GateResult { report: EnrollmentReport::new(reports, policy), embedded, fingerprints })
 }

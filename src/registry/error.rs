@@ -7,7 +7,8 @@ use super::request::FieldViolation;
 use crate::audio::AudioError;
 use crate::model::ModelError;
 use crate::scoring::EnrollmentReport;
-use crate::store::StoreError;
+use crate::separation::AlertState;
+use crate::store::{AlertAction, StoreError};
 
 /// Cause of a rejected or failed registry request. Nothing is written to the store for any
 /// of these.
@@ -28,6 +29,12 @@ pub enum RegistryError {
 
     #[error("the voiceprint of subject {subject_id} was made by model {voiceprint_model}, but the server runs {server_model}; enrol the subject again")]
     ModelMismatch { subject_id: String, voiceprint_model: String, server_model: String },
+
+    #[error("alert {alert_id} not found")]
+    AlertNotFound { alert_id: i64 },
+
+    #[error("alert {alert_id} is {}, so it cannot be {}", .state.code(), action_past(.action))]
+    AlertStateConflict { alert_id: i64, state: AlertState, action: AlertAction },
 
     #[error("the enrolment failed the quality gate")]
     EnrollmentQuality(EnrollmentReport),
@@ -71,5 +78,12 @@ fn deleted_note(deleted_at: &Option<SystemTime>) -> String {
     match deleted_at {
         Some(time) => format!(": it was deleted at {}", prost_types::Timestamp::from(*time)),
         None => String::new(),
+    }
+}
+
+fn action_past(action: &AlertAction) -> &'static str {
+    match action {
+        AlertAction::Acknowledge => "acknowledged",
+        AlertAction::Close => "closed",
     }
 }

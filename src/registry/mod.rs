@@ -1,11 +1,13 @@
-//! The registry of subjects: enrolment, verification, identification, deletion and the
-//! check-in log, built on the embedding pipeline, the scoring policies and the store. It is
-//! the core of the gRPC service and does not depend on gRPC.
+//! The registry of subjects: enrolment, verification, identification, deletion, the
+//! check-in log and the person-device separation alerts, built on the embedding pipeline,
+//! the scoring and separation policies and the store. It is the core of the gRPC service and
+//! does not depend on gRPC.
 //!
 //! Model work runs on the bounded [`pool::ModelPool`]; a request first takes a place with
 //! [`Registry::admit`], so that an upload can be refused before it is read. Store access
 //! runs on blocking threads. A request writes to the store only after all its checks pass.
 
+mod alerts;
 mod analysis;
 mod enroll;
 mod error;
@@ -16,6 +18,7 @@ mod verify;
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
+pub use alerts::{AlertStateRequest, AlertWatchRequest, ALERT_EVENTS_TOTAL, MAX_NOTE_BYTES};
 pub use enroll::Enrollment;
 pub use error::RegistryError;
 pub use request::{
@@ -29,6 +32,7 @@ use crate::clock::{from_unix_millis, to_unix_millis, Clock};
 use crate::config::InputLimits;
 use crate::embed::Embedder;
 use crate::scoring::{CheckInPolicy, EnrollmentPolicy};
+use crate::separation::{AlertHub, SeparationPolicy};
 use crate::store::{CheckInFilter, CheckInPage, Store, StoreError, SubjectView, VoiceprintRecord};
 use pool::{Admission, ModelPool};
 
@@ -40,6 +44,7 @@ pub struct RegistrySettings {
     pub limits: InputLimits,
     /// Keep enrolment and check-in audio in the store.
     pub keep_audio: bool,
+    pub separation: SeparationPolicy,
 }
 
 pub struct Registry {
@@ -48,13 +53,15 @@ pub struct Registry {
     pool: ModelPool,
     embedder: OnceLock<Arc<Embedder>>,
     settings: RegistrySettings,
+    alert_hub: AlertHub,
 }
 
 impl Registry {
     /// Creates a registry without a model; requests that need one fail with
     /// [`RegistryError::ModelNotReady`] until [`Registry::install_embedder`].
     pub fn new(store: Store, clock: Arc<dyn Clock>, pool: ModelPool, settings: RegistrySettings) -> Self {
-        Registry { store, clock, pool, embedder: OnceLock::new(), settings }
+        let alert_hub = AlertHub::new(settings.separation.watch_buffer);
+        Registry { store, clock, pool, embedder: OnceLock::new(), settings, alert_hub }
     }
 
     /// Makes the loaded pipeline available. Returns false, leaving the first one in place, if

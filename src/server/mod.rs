@@ -25,21 +25,23 @@ pub use logging::init_logging;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::embed::{EmbedError, Embedder, EmbedderSettings};
+use crate::proto::v1::alert_service_server::AlertServiceServer;
 use crate::proto::v1::check_in_service_server::CheckInServiceServer;
 use crate::proto::v1::subject_service_server::SubjectServiceServer;
 use crate::proto::v1::verification_service_server::VerificationServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::registry::pool::ModelPool;
 use crate::registry::{Registry, RegistrySettings};
-use crate::service::{CheckInApi, SubjectApi, VerificationApi};
+use crate::service::{AlertApi, CheckInApi, SubjectApi, VerificationApi};
 use crate::store::{Store, StoreError};
 
 /// Health-checked names: the whole server ("") and each API service.
-const HEALTH_SERVICE_NAMES: [&str; 4] = [
+const HEALTH_SERVICE_NAMES: [&str; 5] = [
     "",
     <SubjectServiceServer<SubjectApi> as NamedService>::NAME,
     <VerificationServiceServer<VerificationApi> as NamedService>::NAME,
     <CheckInServiceServer<CheckInApi> as NamedService>::NAME,
+    <AlertServiceServer<AlertApi> as NamedService>::NAME,
 ];
 
 #[derive(Debug, Error)]
@@ -170,6 +172,8 @@ impl RunningServer {
     /// Stops accepting calls, lets calls in progress finish, and waits for the tasks to end.
     pub async fn shutdown(self) -> Result<(), ServerError> {
         let _ = self.shutdown.send(true);
+        // Watch streams never end on their own; a graceful shutdown waits for them.
+        self.registry.end_alert_watches();
         self.model_task.abort();
 
         // A task that `run_until` already awaited to its end must not be awaited again.
@@ -199,6 +203,7 @@ fn registry_settings(settings: &Settings) -> RegistrySettings {
         enrollment: settings.enrollment.clone(),
         limits: settings.limits.clone(),
         keep_audio: settings.store.keep_audio,
+        separation: settings.separation.clone(),
     }
 }
 
@@ -227,7 +232,8 @@ fn build_router(
         .add_service(
             VerificationServiceServer::new(VerificationApi::new(registry.clone())).max_decoding_message_size(max_message),
         )
-        .add_service(CheckInServiceServer::new(CheckInApi::new(registry.clone())).max_decoding_message_size(max_message));
+        .add_service(CheckInServiceServer::new(CheckInApi::new(registry.clone())).max_decoding_message_size(max_message))
+        .add_service(AlertServiceServer::new(AlertApi::new(registry.clone())).max_decoding_message_size(max_message));
     Ok(router)
 }
 

@@ -121,14 +121,7 @@ impl TryFrom<pb::ListCheckInsRequest> for CheckInFilter {
             }
         }
 
-        let limit = match request.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            n if n > 0 && n as usize <= MAX_PAGE_SIZE => n as usize,
-            n => {
-                violations.push("page_size", format!("page_size is {n}, outside 1..={MAX_PAGE_SIZE} (or 0 for {DEFAULT_PAGE_SIZE})"));
-                DEFAULT_PAGE_SIZE
-            }
-        };
+        let limit = check_page_size(request.page_size, &mut violations);
         let after = if request.page_token.is_empty() {
             None
         } else {
@@ -136,6 +129,18 @@ impl TryFrom<pb::ListCheckInsRequest> for CheckInFilter {
         };
 
         violations.finish(|| Some(CheckInFilter { subject_id, start, end, after, limit }))
+    }
+}
+
+/// Reads a page size: 0 for [`DEFAULT_PAGE_SIZE`], otherwise 1 to [`MAX_PAGE_SIZE`].
+pub(crate) fn check_page_size(page_size: i32, violations: &mut Violations) -> usize {
+    match page_size {
+        0 => DEFAULT_PAGE_SIZE,
+        n if n > 0 && n as usize <= MAX_PAGE_SIZE => n as usize,
+        n => {
+            violations.push("page_size", format!("page_size is {n}, outside 1..={MAX_PAGE_SIZE} (or 0 for {DEFAULT_PAGE_SIZE})"));
+            DEFAULT_PAGE_SIZE
+        }
     }
 }
 
@@ -209,7 +214,7 @@ pub(crate) fn raw_format(format: Option<&pb::AudioFormat>, field: &str, violatio
     Some(Some(RawPcm { encoding, sample_rate: sample_rate?, channels: channels? }))
 }
 
-fn system_time(timestamp: prost_types::Timestamp, field: &str) -> Result<SystemTime, FieldViolation> {
+pub(crate) fn system_time(timestamp: prost_types::Timestamp, field: &str) -> Result<SystemTime, FieldViolation> {
     SystemTime::try_from(timestamp).map_err(|error| FieldViolation::new(field, format!("{field} is not a valid time: {error}")))
 }
 

@@ -2,14 +2,17 @@
 //! types, calls the [`Registry`](crate::registry::Registry), and converts the result back.
 //! Every error goes through the one mapping in [`status`].
 
+mod alerts;
 mod check_ins;
 mod convert;
+mod convert_alerts;
 mod observe;
 pub mod status;
 mod subjects;
 mod upload;
 mod verification;
 
+pub use alerts::AlertApi;
 pub use check_ins::CheckInApi;
 pub use convert::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use observe::{describe_metrics, DECISIONS_TOTAL, REQUESTS_TOTAL, REQUEST_DURATION_SECONDS};

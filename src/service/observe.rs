@@ -25,6 +25,10 @@ pub fn describe_metrics() {
     metrics::describe_counter!(REQUESTS_TOTAL, "gRPC calls finished, by method, status code and reason code");
     metrics::describe_histogram!(REQUEST_DURATION_SECONDS, metrics::Unit::Seconds, "gRPC call latency, by method");
     metrics::describe_counter!(DECISIONS_TOTAL, "Check-in decisions, by decision and inconclusive reason");
+    metrics::describe_counter!(
+        crate::registry::ALERT_EVENTS_TOTAL,
+        "Person-device separation alert events, by signal and event (RAISED, EVIDENCE_ADDED, ACKNOWLEDGED, CLOSED)"
+    );
 }
 
 /// Facts about one call gathered while it runs.

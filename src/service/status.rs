@@ -27,6 +27,8 @@ pub mod reason {
     pub const NOT_ENROLLED: &str = "NOT_ENROLLED";
     pub const MODEL_MISMATCH: &str = "MODEL_MISMATCH";
     pub const ENROLLMENT_QUALITY: &str = "ENROLLMENT_QUALITY";
+    pub const ALERT_NOT_FOUND: &str = "ALERT_NOT_FOUND";
+    pub const ALERT_STATE_CONFLICT: &str = "ALERT_STATE_CONFLICT";
     pub const OVERLOADED: &str = "OVERLOADED";
     pub const MODEL_NOT_READY: &str = "MODEL_NOT_READY";
     pub const MODEL_ERROR: &str = "MODEL_ERROR";
@@ -65,6 +67,20 @@ impl From<RegistryError> for Status {
                     ("voiceprint_model", voiceprint_model),
                     ("server_model", server_model),
                 ]),
+                Vec::new(),
+            ),
+            RegistryError::AlertNotFound { alert_id } => rich_status(
+                Code::NotFound,
+                message,
+                reason::ALERT_NOT_FOUND,
+                metadata([("alert_id", alert_id.to_string())]),
+                Vec::new(),
+            ),
+            RegistryError::AlertStateConflict { alert_id, state, action: _ } => rich_status(
+                Code::FailedPrecondition,
+                message,
+                reason::ALERT_STATE_CONFLICT,
+                metadata([("alert_id", alert_id.to_string()), ("state", state.code().to_owned())]),
                 Vec::new(),
             ),
             RegistryError::EnrollmentQuality(report) => enrollment_quality_status(message, &report),

@@ -5,11 +5,13 @@ use std::time::SystemTime;
 use rusqlite::types::{ToSql, Type};
 use rusqlite::{params, Row};
 
+use super::alerts::{self, RecordedCheckIn};
 use super::records::{CheckInRecord, NewCheckIn};
 use super::{encode_embedding, Store, StoreError};
 use crate::clock::{from_unix_millis, to_unix_millis};
 use crate::embed::QualityReport;
 use crate::scoring::Decision;
+use crate::separation::CheckInSignals;
 
 const CHECK_IN_COLUMNS: &str = "id, subject_id, device_id, checked_in_at_ms, decision, inconclusive_reason, \
      score, threshold, model, voiceprint_id, format, source_sample_rate, source_channels, duration_seconds, \
@@ -46,26 +48,28 @@ pub struct CheckInPage {
 }
 
 impl Store {
-    /// Inserts a check-in and returns it with its id.
-    pub fn record_check_in(&self, check_in: &NewCheckIn) -> Result<CheckInRecord, StoreError> {
-        let id = self.write(|transaction| {
+    /// Inserts a check-in and applies its separation signals in the same transaction:
+    /// alerts raised or extended by the check-in are written with it or not at all.
+    pub fn record_check_in(&self, check_in: &NewCheckIn, signals: &CheckInSignals) -> Result<RecordedCheckIn, StoreError> {
+        self.write(|transaction| {
             insert_check_in(transaction, check_in)?;
-            Ok(transaction.last_insert_rowid())
-        })?;
+            let record = CheckInRecord {
+                id: transaction.last_insert_rowid(),
+                subject_id: check_in.subject_id.clone(),
+                device_id: check_in.device_id.clone(),
+                checked_in_at: check_in.checked_in_at,
+                decision: check_in.decision,
+                score: check_in.score,
+                threshold: check_in.threshold,
+                model: check_in.model.clone(),
+                voiceprint_id: check_in.voiceprint_id,
+                quality: Some(check_in.quality.clone()),
+                audio_sha256: Some(check_in.audio_sha256),
+                erased_at: None,
+            };
 
-        Ok(CheckInRecord {
-            id,
-            subject_id: check_in.subject_id.clone(),
-            device_id: check_in.device_id.clone(),
-            checked_in_at: check_in.checked_in_at,
-            decision: check_in.decision,
-            score: check_in.score,
-            threshold: check_in.threshold,
-            model: check_in.model.clone(),
-            voiceprint_id: check_in.voiceprint_id,
-            quality: Some(check_in.quality.clone()),
-            audio_sha256: Some(check_in.audio_sha256),
-            erased_at: None,
+            let alert_events = alerts::apply_signals(transaction, &record, signals)?;
+            Ok(RecordedCheckIn { check_in: record, alert_events })
         })
     }
 
@@ -125,8 +129,8 @@ fn insert_check_in(transaction: &rusqlite::Transaction<'_>, check_in: &NewCheckI
     transaction.execute(
         "INSERT INTO check_ins (subject_id, device_id, checked_in_at_ms, decision, inconclusive_reason, score,
              threshold, model, voiceprint_id, format, source_sample_rate, source_channels, duration_seconds,
-             speech_seconds, clipping_ratio, snr_db, audio_sha256, embedding, audio, audio_format)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+             speech_seconds, clipping_ratio, snr_db, audio_sha256, embedding, audio, audio_format, fingerprint)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         params![
             check_in.subject_id,
             check_in.device_id,
@@ -148,6 +152,7 @@ fn insert_check_in(transaction: &rusqlite::Transaction<'_>, check_in: &NewCheckI
             check_in.embedding.as_deref().map(encode_embedding),
             audio,
             audio_format,
+            check_in.fingerprint,
         ],
     )?;
     Ok(())

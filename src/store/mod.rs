@@ -1,5 +1,6 @@
-//! The SQLite store: subjects, voiceprints with their model and history, enrolment clips and
-//! check-ins, in one database file under the data directory.
+//! The SQLite store: subjects, voiceprints with their model and history, enrolment clips,
+//! check-ins and person-device separation alerts, in one database file under the data
+//! directory.
 //!
 //! The database runs in WAL mode with `synchronous = FULL`, so a committed request survives a
 //! crash or power loss. Every method that writes does so in one immediate transaction: a
@@ -9,6 +10,7 @@
 //!
 //! The methods block; async callers run them on a blocking thread.
 
+mod alerts;
 mod check_ins;
 mod records;
 mod schema;
@@ -20,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use thiserror::Error;
 
+pub use alerts::{AlertAction, AlertCursor, AlertFilter, AlertPage, AlertUpdate, RecordedCheckIn};
 pub use check_ins::{CheckInCursor, CheckInFilter, CheckInPage};
 pub use records::{
     CheckInRecord, NewCheckIn, NewClip, NewEnrollment, StoredAudio, SubjectRecord, SubjectView, VoiceprintRecord,

@@ -62,6 +62,8 @@ pub struct NewClip {
     pub agreement: Option<f32>,
     pub audio_sha256: [u8; 32],
     pub audio: Option<StoredAudio>,
+    /// The audio fingerprint, for recognising a replay of this clip.
+    pub fingerprint: Vec<u8>,
 }
 
 /// An enrolment that replaces the subject's voiceprint.
@@ -89,9 +91,11 @@ pub struct NewCheckIn {
     pub voiceprint_id: i64,
     pub quality: QualityReport,
     pub audio_sha256: [u8; 32],
-    /// The recording's embedding, kept to recognise a replayed recording later.
+    /// The recording's embedding.
     pub embedding: Option<Vec<f32>>,
     pub audio: Option<StoredAudio>,
+    /// The audio fingerprint, for recognising a replay of this check-in.
+    pub fingerprint: Vec<u8>,
 }
 
 /// A recorded check-in. Deleting the subject erases the score, the measurements, the

@@ -8,7 +8,7 @@ use super::StoreError;
 
 /// Migrations in order; the database version is the count applied. Never edit a released
 /// migration: append a new one.
-const MIGRATIONS: &[&str] = &[V1_INITIAL];
+const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_SEPARATION];
 
 /// Subjects, voiceprints with their enrolment clips, and check-ins.
 ///
@@ -91,6 +91,62 @@ CREATE INDEX check_ins_subject_time ON check_ins (subject_id, checked_in_at_ms, 
 CREATE INDEX check_ins_time ON check_ins (checked_in_at_ms, id);
 "#;
 
+/// Audio fingerprints of check-ins and enrolment clips, for recognising replays, and the
+/// person-device separation alerts with their evidence.
+///
+/// A fingerprint is NULL for rows written before this version, and erased with the rest of
+/// a deleted subject's audio-derived data. Each evidence row cites one check-in; the
+/// signal-specific columns are NULL for other signals and once erased. A replay's source
+/// clip is named by voiceprint and clip index without a foreign key, because deleting a
+/// subject deletes its clips while the evidence row stays.
+const V2_SEPARATION: &str = r#"
+ALTER TABLE check_ins ADD COLUMN fingerprint BLOB;
+ALTER TABLE enrollment_clips ADD COLUMN fingerprint BLOB;
+
+CREATE TABLE alerts (
+    id                    INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject_id            TEXT NOT NULL REFERENCES subjects (subject_id),
+    signal                TEXT NOT NULL CHECK (signal IN ('MISMATCH_STREAK', 'PROXY_CHECK_IN', 'REPLAY')),
+    state                 TEXT NOT NULL CHECK (state IN ('OPEN', 'ACKNOWLEDGED', 'CLOSED')),
+    raised_at_ms          INTEGER NOT NULL,
+    updated_at_ms         INTEGER NOT NULL,
+    acknowledged_at_ms    INTEGER,
+    acknowledged_by       TEXT,
+    acknowledgement_note  TEXT,
+    closed_at_ms          INTEGER,
+    closed_by             TEXT,
+    closing_note          TEXT,
+    CHECK ((acknowledged_at_ms IS NULL) = (acknowledged_by IS NULL)),
+    CHECK ((acknowledged_at_ms IS NULL) = (acknowledgement_note IS NULL)),
+    CHECK ((closed_at_ms IS NULL) = (closed_by IS NULL)),
+    CHECK ((closed_at_ms IS NULL) = (closing_note IS NULL)),
+    CHECK ((state = 'CLOSED') = (closed_at_ms IS NOT NULL)),
+    CHECK (state <> 'ACKNOWLEDGED' OR acknowledged_at_ms IS NOT NULL)
+) STRICT;
+
+CREATE INDEX alerts_time ON alerts (raised_at_ms, id);
+CREATE INDEX alerts_subject_time ON alerts (subject_id, raised_at_ms, id);
+CREATE INDEX alerts_subject_signal ON alerts (subject_id, signal, id);
+
+CREATE TABLE alert_evidence (
+    alert_id                      INTEGER NOT NULL REFERENCES alerts (id),
+    check_in_id                   INTEGER NOT NULL REFERENCES check_ins (id),
+    proxy_subject_id              TEXT,
+    proxy_score                   REAL,
+    replay_source_check_in_id     INTEGER REFERENCES check_ins (id),
+    replay_source_voiceprint_id   INTEGER REFERENCES voiceprints (id),
+    replay_source_clip_index      INTEGER,
+    replay_source_recorded_at_ms  INTEGER,
+    replay_match_score            REAL,
+    replay_matched_hashes         INTEGER,
+    erased_at_ms                  INTEGER,
+    PRIMARY KEY (alert_id, check_in_id),
+    CHECK ((replay_source_voiceprint_id IS NULL) = (replay_source_clip_index IS NULL))
+) STRICT;
+
+CREATE INDEX alert_evidence_check_in ON alert_evidence (check_in_id);
+"#;
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -110,4 +166,34 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(version, "migrated the store's schema");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_1_database_gains_fingerprints_and_alerts() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        connection.execute_batch(V1_INITIAL).unwrap();
+        connection.pragma_update(None, "user_version", 1).unwrap();
+        connection
+            .execute_batch(
+                "INSERT INTO subjects VALUES ('s1', 0, NULL);
+                 INSERT INTO voiceprints (subject_id, model, embedding, clip_count, speech_seconds, enrolled_at_ms)
+                     VALUES ('s1', 'm@1', x'00000000', 1, 3.0, 0);
+                 INSERT INTO check_ins (subject_id, device_id, checked_in_at_ms, decision, threshold, model, voiceprint_id)
+                     VALUES ('s1', 'd1', 10, 'MATCH', 0.75, 'm@1', 1);",
+            )
+            .unwrap();
+
+        migrate(&mut connection).unwrap();
+
+        let version: u32 = connection.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let fingerprint: Option<Vec<u8>> = connection.query_row("SELECT fingerprint FROM check_ins", [], |row| row.get(0)).unwrap();
+        assert_eq!(fingerprint, None);
+        let alerts: i64 = connection.query_row("SELECT count(*) FROM alerts", [], |row| row.get(0)).unwrap();
+        assert_eq!(alerts, 0);
+    }
 }

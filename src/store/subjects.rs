@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
+use super::alerts;
 use super::records::{NewClip, NewEnrollment, SubjectRecord, SubjectView, VoiceprintRecord};
 use super::{embedding_column, encode_embedding, Store, StoreError};
 use crate::clock::{from_unix_millis, to_unix_millis};
@@ -61,8 +62,8 @@ impl Store {
     }
 
     /// Marks the subject deleted at `deleted_at` and erases every datum derived from its audio:
-    /// voiceprint vectors, enrolment clips, and the scores, measurements, embeddings and audio
-    /// of its check-ins. Returns `None` for an unknown subject. Deleting a deleted subject
+    /// voiceprint vectors, enrolment clips, the scores, measurements, embeddings, fingerprints
+    /// and audio of its check-ins, and the scores in the evidence of alerts. Returns `None` for an unknown subject. Deleting a deleted subject
     /// changes nothing and keeps the first deletion time.
     pub fn delete_subject(&self, subject_id: &str, deleted_at: SystemTime) -> Result<Option<SubjectView>, StoreError> {
         let view = self.write(|transaction| {
@@ -105,8 +106,8 @@ fn insert_clip(transaction: &Transaction<'_>, voiceprint_id: i64, clip: &NewClip
     transaction.execute(
         "INSERT INTO enrollment_clips (voiceprint_id, clip_index, embedding, format, source_sample_rate,
              source_channels, duration_seconds, speech_seconds, clipping_ratio, snr_db, agreement,
-             audio_sha256, audio, audio_format)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             audio_sha256, audio, audio_format, fingerprint)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             voiceprint_id,
             clip.index as i64,
@@ -122,6 +123,7 @@ fn insert_clip(transaction: &Transaction<'_>, voiceprint_id: i64, clip: &NewClip
             clip.audio_sha256.as_slice(),
             audio,
             audio_format,
+            clip.fingerprint,
         ],
     )?;
     Ok(())
@@ -142,10 +144,12 @@ fn erase_subject(transaction: &Transaction<'_>, subject_id: &str, deleted_at: i6
     transaction.execute(
         "UPDATE check_ins SET score = NULL, format = NULL, source_sample_rate = NULL, source_channels = NULL,
              duration_seconds = NULL, speech_seconds = NULL, clipping_ratio = NULL, snr_db = NULL,
-             audio_sha256 = NULL, embedding = NULL, audio = NULL, audio_format = NULL, erased_at_ms = ?2
+             audio_sha256 = NULL, embedding = NULL, audio = NULL, audio_format = NULL, fingerprint = NULL,
+             erased_at_ms = ?2
          WHERE subject_id = ?1 AND erased_at_ms IS NULL",
         params![subject_id, deleted_at],
     )?;
+    alerts::erase_evidence(transaction, subject_id, deleted_at)?;
     Ok(())
 }
 

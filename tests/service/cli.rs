@@ -88,3 +88,76 @@ async fn client_error_exits_one_with_status_and_reason() {
 
     server.stop().await;
 }
+
+/// Reads one line of a running client's output off the async runtime.
+async fn next_line(reader: std::io::BufReader<std::process::ChildStdout>) -> (String, std::io::BufReader<std::process::ChildStdout>) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut reader = reader;
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("the client's output is readable");
+        (line, reader)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_prints_open_alerts_and_follows_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    server.enroll(&SPEAKERS[0]).await;
+    server.enroll(&SPEAKERS[1]).await;
+
+    // p226 checks in as p225: a proxy check-in.
+    server.verify(SPEAKERS[0].id, fixture(SPEAKERS[1].check_in)).await.unwrap();
+    let listed = json_output(&client(&server, &["alerts"]).await);
+    assert_eq!(listed["subject_id"], "p225");
+    assert_eq!(listed["signal"], "PROXY_CHECK_IN");
+    assert_eq!(listed["state"], "OPEN");
+    assert_eq!(listed["evidence"][0]["decision"], "NO_MATCH");
+    assert_eq!(listed["evidence"][0]["proxy"]["subject_id"], "p226");
+    assert!(listed["evidence"][0]["score"].is_number());
+    let first_id = listed["id"].as_u64().unwrap();
+
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_voiceprint"))
+        .args(["client", "--server", &format!("http://{}", server.address()), "alerts", "--follow"])
+        .env_remove("VOICEPRINT_SERVER")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let reader = std::io::BufReader::new(follower.stdout.take().unwrap());
+
+    // The open alert comes first; once it is printed, the watch is subscribed.
+    let (line, reader) = next_line(reader).await;
+    let existing: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(existing["event"], "EXISTING");
+    assert_eq!(existing["id"], first_id);
+
+    server.verify(SPEAKERS[0].id, fixture("p226_005.wav")).await.unwrap();
+    let (line, _reader) = next_line(reader).await;
+    let raised: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(raised["event"], "RAISED");
+    assert_eq!(raised["signal"], "PROXY_CHECK_IN");
+    assert_ne!(raised["id"], first_id);
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+
+    let id = first_id.to_string();
+    let acknowledged = json_output(&client(&server, &["ack", "--alert", &id, "--officer", "officer-7"]).await);
+    assert_eq!(acknowledged["state"], "ACKNOWLEDGED");
+    let output = client(&server, &["close", "--alert", &id, "--officer", "officer-7"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("  note: "));
+    let closed = json_output(&client(&server, &["close", "--alert", &id, "--officer", "officer-7", "--note", "seen in person"]).await);
+    assert_eq!(closed["state"], "CLOSED");
+    assert_eq!(closed["closure"]["note"], "seen in person");
+
+    let open = json_output(&client(&server, &["alerts"]).await);
+    assert_eq!(open["event"], Value::Null);
+    assert_ne!(open["id"], first_id, "only the second alert is still open");
+    let output = client(&server, &["alerts", "--state", "all"]).await;
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
+
+    server.stop().await;
+}

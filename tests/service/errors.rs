@@ -256,6 +256,7 @@ async fn voiceprint_of_another_model_is_a_mismatch() {
         agreement: None,
         audio_sha256: [0; 32],
         audio: None,
+        fingerprint: Vec::new(),
     };
     store
         .save_enrollment(&NewEnrollment {

@@ -2,6 +2,7 @@
 //! file and the real model, called with the generated tonic clients and with the
 //! `voiceprint client` binary.
 
+mod alerts;
 mod cli;
 mod decisions;
 mod errors;

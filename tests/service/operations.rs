@@ -60,6 +60,7 @@ async fn reflection_lists_every_service() {
     names.sort();
     for expected in [
         "grpc.health.v1.Health",
+        "voiceprint.v1.AlertService",
         "voiceprint.v1.CheckInService",
         "voiceprint.v1.SubjectService",
         "voiceprint.v1.VerificationService",

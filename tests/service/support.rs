@@ -19,6 +19,7 @@ use tonic_types::StatusExt;
 use voiceprint::clock::ManualClock;
 use voiceprint::config::Settings;
 use voiceprint::proto::v1 as pb;
+use voiceprint::proto::v1::alert_service_client::AlertServiceClient;
 use voiceprint::proto::v1::check_in_service_client::CheckInServiceClient;
 use voiceprint::proto::v1::subject_service_client::SubjectServiceClient;
 use voiceprint::proto::v1::verification_service_client::VerificationServiceClient;
@@ -126,6 +127,18 @@ impl TestServer {
 
     pub fn check_ins(&self) -> CheckInServiceClient<Channel> {
         CheckInServiceClient::new(self.channel.clone())
+    }
+
+    pub fn alerts(&self) -> AlertServiceClient<Channel> {
+        AlertServiceClient::new(self.channel.clone())
+    }
+
+    /// Lists every alert of the subject, in every state, oldest first.
+    pub async fn list_alerts(&self, subject_id: &str) -> Vec<pb::Alert> {
+        let request = pb::ListAlertsRequest { subject_id: subject_id.into(), page_size: 1000, ..Default::default() };
+        let response = self.alerts().list_alerts(request).await.expect("alerts are listed").into_inner();
+        assert!(response.next_page_token.is_empty(), "more alerts than one page");
+        response.alerts
     }
 
     /// Enrols a fixture speaker under its own id.

@@ -1,10 +1,12 @@
 //! `voiceprint client`: calls a running service for staff and scripts.
 //!
 //! Every command prints one JSON object on standard output and exits with 0 when the call
-//! succeeded, whatever the decision. A call that fails with an error status exits with 1 and
-//! prints the status, the reason code and any field violations on standard error. An
-//! unreadable input file also exits with 1, and an invalid `--server` URL, a usage error,
-//! with 2.
+//! succeeded, whatever the decision, except `alerts`, which prints one JSON object per line
+//! (see [`alerts`]). A call that fails with an error status exits with 1 and prints the
+//! status, the reason code and any field violations on standard error. An unreadable input
+//! file also exits with 1, and an invalid `--server` URL, a usage error, with 2.
+
+mod alerts;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -124,6 +126,16 @@ enum ClientCommand {
         #[arg(long, value_name = "TOKEN")]
         page_token: Option<String>,
     },
+
+    /// Print person-device separation alerts as JSON lines, oldest first, and exit; with
+    /// --follow, print the open alerts and then every alert change until interrupted
+    Alerts(alerts::AlertsArgs),
+
+    /// Record that an officer has seen an open alert
+    Ack(alerts::AlertStateArgs),
+
+    /// Close an open or acknowledged alert with a note on how it was resolved
+    Close(alerts::AlertStateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -193,14 +205,11 @@ pub fn run(args: ClientArgs) -> ExitCode {
         .and_then(|runtime| runtime.block_on(execute(&args)));
 
     match outcome {
-        Ok(output) if args.pretty => {
-            println!("{output:#}");
+        Ok(Output::Object(output)) => {
+            print_json(&output, args.pretty);
             ExitCode::SUCCESS
         }
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
-        }
+        Ok(Output::Printed) => ExitCode::SUCCESS,
         Err(Failure::Call(status)) => {
             eprint!("{}", describe_status(&status));
             ExitCode::FAILURE
@@ -216,13 +225,36 @@ pub fn run(args: ClientArgs) -> ExitCode {
     }
 }
 
-async fn execute(args: &ClientArgs) -> Result<Value, Failure> {
+/// What a command leaves to print when it succeeds.
+enum Output {
+    /// One object, printed by [`run`].
+    Object(Value),
+    /// Everything was printed while the command ran.
+    Printed,
+}
+
+/// Prints one JSON value on one line, or indented over several with `pretty`.
+fn print_json(value: &Value, pretty: bool) {
+    if pretty {
+        println!("{value:#}");
+    } else {
+        println!("{value}");
+    }
+}
+
+async fn execute(args: &ClientArgs) -> Result<Output, Failure> {
     let endpoint = Endpoint::from_shared(args.server.clone())
         .map_err(|error| Failure::Usage(format!("invalid --server {:?}: {error}", args.server)))?;
     // A lazy channel turns an unreachable server into an UNAVAILABLE status of the call.
     let channel = endpoint.connect_lazy();
 
-    match &args.command {
+    let object = match &args.command {
+        ClientCommand::Alerts(alerts_args) => {
+            alerts::print_alerts(channel, alerts_args, args.pretty).await?;
+            return Ok(Output::Printed);
+        }
+        ClientCommand::Ack(state_args) => alerts::acknowledge(channel, state_args).await,
+        ClientCommand::Close(state_args) => alerts::close(channel, state_args).await,
         ClientCommand::Enroll { subject, files, audio } => enroll(channel, subject, files, audio).await,
         ClientCommand::Verify { subject, device, file, audio } => verify(channel, subject, device, file, audio).await,
         ClientCommand::Identify { file, max_results, min_score, audio } => {
@@ -258,7 +290,8 @@ async fn execute(args: &ClientArgs) -> Result<Value, Failure> {
                 "next_page_token": response.next_page_token,
             }))
         }
-    }
+    };
+    object.map(Output::Object)
 }
 
 fn subject_client(channel: Channel) -> SubjectServiceClient<Channel> {
