@@ -20,9 +20,18 @@ enum Command {
     Embed(cli::embed::EmbedArgs),
     /// Print the cosine similarity of the speakers of two audio files.
     Compare(cli::embed::CompareArgs),
+    /// Measure accuracy on speaker verification trials: EER, minDCF, DET curves.
+    Eval(Box<cli::eval::EvalArgs>),
+    /// Pick the decision threshold for a false-accept target and write it into the settings.
+    Calibrate(Box<cli::eval::CalibrateArgs>),
     /// Manage speaker model files.
     #[command(subcommand)]
     Model(cli::model::ModelCommand),
+    /// Run the gRPC service. Settings come from built-in defaults, then a TOML file, then
+    /// VOICEPRINT_* environment variables, then these flags.
+    Serve(cli::serve::ServeArgs),
+    /// Call a running service; prints one JSON object on standard output.
+    Client(cli::client::ClientArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +39,10 @@ fn main() -> ExitCode {
     match args.command {
         Command::Embed(args) => cli::embed::run_embed(&args),
         Command::Compare(args) => cli::embed::run_compare(&args),
+        Command::Eval(args) => cli::eval::run_eval(&args),
+        Command::Calibrate(args) => cli::eval::run_calibrate(&args),
         Command::Model(command) => cli::model::run(command),
+        Command::Serve(args) => cli::serve::run(args),
+        Command::Client(args) => cli::client::run(args),
     }
 }

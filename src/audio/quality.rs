@@ -16,26 +16,47 @@ pub fn clipping_ratio(samples: &[f32]) -> f64 {
 /// Upper bound reported when a recording has no measurable noise.
 pub const MAX_SNR_DB: f64 = 100.0;
 
-/// Estimates the signal-to-noise ratio in dB from the VAD's decision per window: the mean
-/// power of voiced windows (speech plus noise) against that of unvoiced windows (noise).
-///
-/// `samples` holds whole windows of `window_len` samples, one per flag. A recording without
-/// unvoiced windows gives [`MAX_SNR_DB`], and one without voiced windows gives 0 dB.
-pub fn estimate_snr_db(samples: &[f32], window_len: usize, voiced: &[bool]) -> f64 {
-    let mut speech = PowerSum::default();
-    let mut noise = PowerSum::default();
+/// Fewer unvoiced windows than this fraction of all windows are too few to represent the
+/// noise. Noise throughout a recording can make the VAD call every window voiced, and
+/// clean speech without pauses leaves no unvoiced window either.
+pub const MIN_NOISE_WINDOW_FRACTION: f64 = 0.1;
 
-    for (window, &is_voiced) in samples.chunks_exact(window_len).zip(voiced) {
-        let power = window.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / window_len as f64;
+/// Estimates the signal-to-noise ratio in dB from the VAD's decision per window: the mean
+/// power of voiced windows (speech plus noise) against that of the noise.
+///
+/// The noise is the mean power of the unvoiced windows when they make up at least
+/// [`MIN_NOISE_WINDOW_FRACTION`] of the recording. Otherwise it is the mean power of that
+/// fraction of windows with the least power, whether voiced or not, so a recording drowned
+/// in noise is not mistaken for one without noise.
+///
+/// `samples` contains whole windows of `window_len` samples, one per flag. A recording without
+/// voiced windows gives 0 dB, and one whose noise windows are digital silence gives
+/// [`MAX_SNR_DB`].
+pub fn estimate_snr_db(samples: &[f32], window_len: usize, voiced: &[bool]) -> f64 {
+    let windows: Vec<(f64, bool)> = samples
+        .chunks_exact(window_len)
+        .zip(voiced)
+        .map(|(window, &is_voiced)| (mean_power(window), is_voiced))
+        .collect();
+
+    let mut speech = PowerSum::default();
+    let mut unvoiced = PowerSum::default();
+    for &(power, is_voiced) in &windows {
         if is_voiced {
             speech.add(power);
         } else {
-            noise.add(power);
+            unvoiced.add(power);
         }
     }
+    let Some(speech_power) = speech.mean() else {
+        return 0.0;
+    };
 
-    let (Some(speech_power), Some(noise_power)) = (speech.mean(), noise.mean()) else {
-        return if speech.count == 0 { 0.0 } else { MAX_SNR_DB };
+    let min_noise_windows = ((windows.len() as f64 * MIN_NOISE_WINDOW_FRACTION).ceil() as usize).max(1);
+    let noise_power = if unvoiced.count >= min_noise_windows {
+        unvoiced.total / unvoiced.count as f64
+    } else {
+        quietest_mean_power(&windows, min_noise_windows)
     };
     if noise_power <= 0.0 {
         return MAX_SNR_DB;
@@ -47,6 +68,18 @@ pub fn estimate_snr_db(samples: &[f32], window_len: usize, voiced: &[bool]) -> f
         return 0.0;
     }
     (10.0 * (clean_speech_power / noise_power).log10()).clamp(-MAX_SNR_DB, MAX_SNR_DB)
+}
+
+fn mean_power(window: &[f32]) -> f64 {
+    window.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / window.len() as f64
+}
+
+/// Averages the power of the `count` windows with the least power.
+fn quietest_mean_power(windows: &[(f64, bool)], count: usize) -> f64 {
+    let mut powers: Vec<f64> = windows.iter().map(|&(power, _)| power).collect();
+    powers.sort_by(f64::total_cmp);
+    let quietest = &powers[..count.min(powers.len())];
+    quietest.iter().sum::<f64>() / quietest.len() as f64
 }
 
 #[derive(Default)]
@@ -88,7 +121,20 @@ mod tests {
     }
 
     #[test]
-    fn snr_without_noise_windows_is_capped() {
-        assert_eq!(estimate_snr_db(&[0.1; 8], 4, &[true, true]), MAX_SNR_DB);
+    fn snr_of_digital_silence_noise_is_capped() {
+        let mut samples = vec![0.0f32; 4];
+        samples.extend(vec![0.1f32; 36]);
+        let voiced = [false, true, true, true, true, true, true, true, true, true];
+        assert_eq!(estimate_snr_db(&samples, 4, &voiced), MAX_SNR_DB);
+    }
+
+    #[test]
+    fn snr_without_unvoiced_windows_uses_quietest_windows() {
+        // Every window voiced, as a VAD decides under heavy noise: one window in ten at the
+        // noise power 0.01 and the rest at 0.02 give (0.019 - 0.01) / 0.01, 0.9 or -0.46 dB.
+        let mut samples = vec![0.1f32; 4];
+        samples.extend(vec![0.02f32.sqrt(); 36]);
+        let snr = estimate_snr_db(&samples, 4, &[true; 10]);
+        assert!((snr - 10.0 * 0.9f64.log10()).abs() < 1e-3, "snr {snr}");
     }
 }

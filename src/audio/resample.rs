@@ -155,6 +155,12 @@ fn run_through(
     loop {
         chunk.clear();
         chunk.extend(input.by_ref().take(CHUNK_FRAMES));
+        if chunk.is_empty() {
+            // The input was a whole number of chunks. rubato reads an empty channel slice as
+            // an inactive channel and rejects the call, and `flush` produces the zero-padded
+            // tail that a partial call would.
+            return Ok(());
+        }
 
         let (_, frames) = if chunk.len() == CHUNK_FRAMES {
             resampler.process_into_buffer(&[&chunk], &mut produced, None)
@@ -322,6 +328,18 @@ mod tests {
                     max: 192_000
                 }
             );
+        }
+    }
+
+    #[test]
+    fn whole_chunks_of_input_are_resampled() {
+        // At 8 kHz no zeros are prepended, so these inputs end exactly on a chunk boundary.
+        for len in [CHUNK_FRAMES, 3 * CHUNK_FRAMES, 5 * CHUNK_FRAMES] {
+            let samples = vec![0.25; len];
+
+            let output = to_model_rate(&samples, 8_000).unwrap();
+
+            assert_eq!(output.len(), 2 * len);
         }
     }
 
