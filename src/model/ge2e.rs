@@ -340,3 +340,26 @@ const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Ge2eEncoder>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_evenly() {
+        let sizes = |count| balanced_batches(count, MAX_BATCH_PARTIALS).map(|batch| batch.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(18), [18]);
+        assert_eq!(sizes(24), [24]);
+        assert_eq!(sizes(30), [15, 15]);
+        assert_eq!(sizes(49), [16, 16, 17]);
+    }
+
+    #[test]
+    fn batches_cover_every_partial_once() {
+        let batches: Vec<_> = balanced_batches(53, MAX_BATCH_PARTIALS).collect();
+        assert_eq!(batches.first().map(|batch| batch.start), Some(0));
+        assert_eq!(batches.last().map(|batch| batch.end), Some(53));
+        assert!(batches.windows(2).all(|pair| pair[0].end == pair[1].start));
+    }
+}
