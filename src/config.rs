@@ -17,6 +17,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::audio::Limits;
+use crate::model::precision::{select_isa, CpuFeatures, ParsePrecisionError, Precision};
 use crate::scoring::{CheckInPolicy, EnrollmentPolicy};
 use crate::separation::{ReplayThreshold, SeparationPolicy, StreakPolicy};
 
@@ -100,6 +101,10 @@ pub struct StoreSettings {
 pub struct ModelSettings {
     /// The speaker encoder's safetensors file.
     pub path: PathBuf,
+    /// Arithmetic of the encoder's matrix products. bf16 and int8 need AVX-512 extensions
+    /// and give embeddings within cosine 0.999 of fp32's, so voiceprints enrolled in one
+    /// precision stay comparable with check-ins embedded in another.
+    pub precision: Precision,
     /// Recordings embedded at the same time.
     pub workers: usize,
     /// Requests that may wait for a worker; beyond `workers + queue_depth` requests in
@@ -137,7 +142,12 @@ impl Default for Settings {
                 request_timeout: Duration::from_secs(120),
             },
             store: StoreSettings { data_dir: PathBuf::from(DEFAULT_DATA_DIR), keep_audio: false },
-            model: ModelSettings { path: crate::model::default_model_path(), workers, queue_depth: 16 },
+            model: ModelSettings {
+                path: crate::model::default_model_path(),
+                precision: Precision::Fp32,
+                workers,
+                queue_depth: 16,
+            },
             limits: InputLimits { audio: Limits::default(), max_enrollment_clips: 10 },
             // The SNR minimums were checked with examples/quality_survey.rs. Of 200 clean
             // clips of LibriSpeech test-other and AISHELL-1, 0.8% estimate below 5 dB and 3%
@@ -267,6 +277,7 @@ const SPECS: &[Spec] = &[
     setting!("store.data_dir", |s| s.store.data_dir, parse_path),
     setting!("store.keep_audio", |s| s.store.keep_audio, parse_bool),
     setting!("model.path", |s| s.model.path, parse_path),
+    setting!("model.precision", |s| s.model.precision, parse_precision),
     setting!("model.workers", |s| s.model.workers, parse_number),
     setting!("model.queue_depth", |s| s.model.queue_depth, parse_number),
     setting!("limits.max_audio_bytes", |s| s.limits.audio.max_bytes, parse_number),
@@ -341,6 +352,8 @@ impl Settings {
                 self.model.path.display()
             ),
         );
+        let precision_error = select_isa(self.model.precision, CpuFeatures::detect()).err();
+        check("model.precision", precision_error.is_none(), precision_error.map(|error| error.to_string()).unwrap_or_default());
         check("model.workers", (1..=1024).contains(&self.model.workers), "must be between 1 and 1024".into());
         check("model.queue_depth", self.model.queue_depth <= 100_000, "must be at most 100000".into());
 
@@ -603,6 +616,10 @@ fn parse_string(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+fn parse_precision(text: &str) -> Result<Precision, String> {
+    text.parse().map_err(|error: ParsePrecisionError| error.to_string())
+}
+
 fn parse_log_format(text: &str) -> Result<LogFormat, String> {
     match text.to_ascii_lowercase().as_str() {
         "text" => Ok(LogFormat::Text),
@@ -743,6 +760,31 @@ mod tests {
             names,
             vec!["separation.replay_min_score", "separation.streak_length", "separation.streak_window_hours"]
         );
+    }
+
+    #[test]
+    fn precision_is_parsed_and_checked_against_the_cpu() {
+        let model = model_file();
+        let mut sources = sources_with_model(model.path());
+        sources.env.insert("VOICEPRINT_MODEL_PRECISION".into(), "fp16".into());
+        let message = Settings::load(&sources).unwrap_err().to_string();
+        assert!(message.contains("model.precision (from environment variable VOICEPRINT_MODEL_PRECISION)"), "{message}");
+        assert!(message.contains("unknown precision \"fp16\": expected fp32, bf16 or int8"), "{message}");
+
+        for precision in Precision::ALL {
+            sources.env.insert("VOICEPRINT_MODEL_PRECISION".into(), precision.name().to_uppercase());
+            let runnable = select_isa(precision, CpuFeatures::detect()).is_ok();
+            match Settings::load(&sources) {
+                Ok(loaded) => {
+                    assert!(runnable, "{precision} loaded on a CPU that cannot run it");
+                    assert_eq!(loaded.settings.model.precision, precision);
+                }
+                Err(error) => {
+                    assert!(!runnable, "{precision} was refused on a CPU that runs it: {error}");
+                    assert!(error.to_string().contains("choose precision fp32"), "{error}");
+                }
+            }
+        }
     }
 
     #[test]

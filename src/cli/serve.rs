@@ -35,6 +35,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     model: Option<String>,
 
+    /// Encoder arithmetic: fp32, bf16 (needs AVX512-BF16) or int8 (needs AVX512-VNNI)
+    /// (model.precision) [default: fp32]
+    #[arg(long, value_name = "PRECISION")]
+    precision: Option<String>,
+
     /// Lowest cosine similarity that is a MATCH, in [-1, 1] (verification.threshold)
     #[arg(long, value_name = "SCORE")]
     threshold: Option<String>,
@@ -51,6 +56,7 @@ impl ServeArgs {
             ("server.metrics_listen", "--metrics-listen", &self.metrics_listen),
             ("store.data_dir", "--data-dir", &self.data_dir),
             ("model.path", "--model", &self.model),
+            ("model.precision", "--precision", &self.precision),
             ("verification.threshold", "--threshold", &self.threshold),
             ("log.format", "--log-format", &self.log_format),
         ];

@@ -208,7 +208,11 @@ fn registry_settings(settings: &Settings) -> RegistrySettings {
 }
 
 fn embedder_settings(settings: &Settings) -> EmbedderSettings {
-    EmbedderSettings { limits: settings.limits.audio.clone(), ..EmbedderSettings::default() }
+    EmbedderSettings {
+        limits: settings.limits.audio.clone(),
+        precision: settings.model.precision,
+        ..EmbedderSettings::default()
+    }
 }
 
 fn build_router(
@@ -261,10 +265,11 @@ async fn load_model(
     };
 
     let model = embedder.model().tag();
+    let precision = embedder.settings().precision;
     registry.install_embedder(embedder);
     for name in HEALTH_SERVICE_NAMES {
         health.set_service_status(name, ServingStatus::Serving).await;
     }
-    tracing::info!(%model, seconds = started.elapsed().as_secs_f64(), "model loaded; serving");
+    tracing::info!(%model, %precision, seconds = started.elapsed().as_secs_f64(), "model loaded; serving");
     Ok(())
 }

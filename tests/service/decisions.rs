@@ -2,8 +2,9 @@
 
 use tonic::Code;
 
-use crate::support::{container, fixture, TestServer, SPEAKERS};
+use crate::support::{container, fixture, test_settings, TestServer, SPEAKERS};
 use voiceprint::config::DEFAULT_THRESHOLD;
+use voiceprint::model::precision::{select_isa, CpuFeatures, Precision};
 use voiceprint::proto::v1 as pb;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,6 +175,39 @@ async fn restart_keeps_everything() {
     assert_eq!(second.score, first.score);
     assert!(second.check_in_id > first.check_in_id);
     restarted.stop().await;
+}
+
+/// Voiceprints enrolled in fp32 serve check-ins embedded in bf16 or int8: the decisions stay
+/// and the scores move by rounding only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reduced_precision_setting_scores_fp32_voiceprints() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    server.enroll(&SPEAKERS[0]).await;
+    let mut fp32_responses = Vec::new();
+    for speaker in &SPEAKERS {
+        fp32_responses.push(server.verify(SPEAKERS[0].id, fixture(speaker.check_in)).await.unwrap());
+    }
+    server.stop().await;
+
+    let runnable = [Precision::Bf16, Precision::Int8]
+        .into_iter()
+        .filter(|precision| select_isa(*precision, CpuFeatures::detect()).is_ok());
+    for precision in runnable {
+        let mut settings = test_settings(dir.path());
+        settings.model.precision = precision;
+        let restarted = TestServer::start_with(settings).await;
+
+        for (speaker, fp32) in SPEAKERS.iter().zip(&fp32_responses) {
+            let response = restarted.verify(SPEAKERS[0].id, fixture(speaker.check_in)).await.unwrap();
+            let (score, fp32_score) = (response.score.unwrap(), fp32.score.unwrap());
+
+            assert_eq!(response.decision(), fp32.decision(), "{precision}, check-in of {}", speaker.id);
+            assert!((score - fp32_score).abs() < 2e-3, "{precision}, {}: {score} against fp32 {fp32_score}", speaker.id);
+            assert_ne!(score, fp32_score, "{precision} gave fp32's score exactly: the setting was not applied");
+        }
+        restarted.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
