@@ -13,7 +13,7 @@ use voiceprint::embed::{Embedder, EmbedderSettings};
 use voiceprint::eval::cache::EmbeddingCache;
 use voiceprint::eval::calibrate;
 use voiceprint::eval::cohort::{self, CohortEntry};
-use voiceprint::eval::embedding::{RecordingEmbedder, PRECISION};
+use voiceprint::eval::embedding::RecordingEmbedder;
 use voiceprint::eval::evaluate::{self, Evaluation, EvaluationRequest, TrialScore};
 use voiceprint::eval::manifest::Manifest;
 use voiceprint::eval::metrics::{DetCurve, ScoredTrial};
@@ -654,12 +654,12 @@ fn run_embeddings(
         top_n,
     };
     let evaluation = evaluate::evaluate(&request, &recording_embedder)?;
-    let details = RunDetails::new(&evaluation, embedder.model().tag(), PRECISION.to_string());
+    let details = RunDetails::new(&evaluation, embedder.model().tag(), embedder.settings().precision.name().to_string());
     Ok((evaluation, details))
 }
 
 fn load_embedder(args: &EmbeddingArgs) -> Result<Embedder, Failure> {
-    let mut settings = EmbedderSettings::default();
+    let mut settings = EmbedderSettings { precision: args.model.precision, ..EmbedderSettings::default() };
     if let Some(seconds) = args.min_speech_seconds {
         if !(seconds.is_finite() && seconds >= 0.0) {
             return Err(Failure::Usage(format!(

@@ -14,11 +14,6 @@ use super::EvalError;
 use crate::audio::{self, AudioError, DecodedAudio, MODEL_SAMPLE_RATE};
 use crate::embed::{AudioSource, EmbedError, Embedder};
 
-/// Numeric precision of the model's weights. Part of every cache key.
-// NOTE: the embedder runs in fp32 only; once it offers other precisions, take the value
-// from it so that their embeddings are cached apart.
-pub const PRECISION: &str = "fp32";
-
 /// Embeds recordings with one shared [`Embedder`].
 pub struct RecordingEmbedder<'a> {
     embedder: &'a Embedder,
@@ -50,7 +45,8 @@ impl<'a> RecordingEmbedder<'a> {
     ) -> Self {
         let identity = EmbeddingIdentity {
             model: embedder.model().tag(),
-            precision: PRECISION.to_string(),
+            // Part of every cache key, so that each precision's embeddings are cached apart.
+            precision: embedder.settings().precision.name().to_string(),
             // NOTE: a change to the pipeline's code that keeps the crate version reuses the old
             // entries. Run with --no-cache or delete the cache file after such a change.
             pipeline: format!(
