@@ -85,6 +85,7 @@ async fn client_error_exits_one_with_status_and_reason() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("INVALID_ARGUMENT INVALID_FIELD"), "{stderr}");
     assert!(stderr.contains("  subject_id: "), "field violations are listed: {stderr}");
+    assert_eq!(stderr.matches("subject_id: ").count(), 1, "each violation is printed once: {stderr}");
 
     server.stop().await;
 }
@@ -160,4 +161,23 @@ async fn client_prints_open_alerts_and_follows_new_ones() {
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
 
     server.stop().await;
+}
+
+#[test]
+fn unreachable_server_is_named() {
+    // A port that was just free: nothing listens on it once the listener is dropped.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+
+    let output = Command::new(env!("CARGO_BIN_EXE_voiceprint"))
+        .args(["client", "--server", &url, "get", "--subject", "p225"])
+        .env_remove("VOICEPRINT_SERVER")
+        .output()
+        .expect("the binary runs");
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with(&format!("error: UNAVAILABLE: cannot reach the server at {url}: ")), "{stderr}");
+    assert!(stderr.to_lowercase().contains("connection refused"), "the cause is given: {stderr}");
 }

@@ -211,7 +211,7 @@ pub fn run(args: ClientArgs) -> ExitCode {
         }
         Ok(Output::Printed) => ExitCode::SUCCESS,
         Err(Failure::Call(status)) => {
-            eprint!("{}", describe_status(&status));
+            eprint!("{}", describe_status(&status, &args.server));
             ExitCode::FAILURE
         }
         Err(Failure::Input(message)) => {
@@ -362,13 +362,51 @@ fn read_audio(file: &Path, args: &AudioArgs) -> Result<pb::Audio, Failure> {
 }
 
 /// Describes the status, reason and field violations, one per line, for standard error.
-fn describe_status(status: &Status) -> String {
+///
+/// A status without a reason code did not come from voiceprint's handlers: UNAVAILABLE then
+/// means the server at `server` could not be reached, and the transport's causes are given.
+fn describe_status(status: &Status, server: &str) -> String {
+    let code = code_name(status.code());
     let reason = reason_of(status);
-    let mut text = format!("error: {} {}: {}\n", code_name(status.code()), reason, status.message());
-    if let Some(bad_request) = status.get_error_details().bad_request() {
-        for violation in &bad_request.field_violations {
-            text.push_str(&format!("  {}: {}\n", violation.field, violation.description));
+    if reason.is_empty() {
+        if status.code() == tonic::Code::Unavailable {
+            return format!("error: {code}: cannot reach the server at {server}: {}\n", error_chain(status));
         }
+        return format!("error: {code}: {}\n", error_chain(status));
+    }
+
+    let violations = status
+        .get_error_details()
+        .bad_request()
+        .map(|bad_request| bad_request.field_violations.clone())
+        .unwrap_or_default();
+    let lines: Vec<String> =
+        violations.iter().map(|violation| format!("{}: {}", violation.field, violation.description)).collect();
+
+    // Messages of invalid requests already list their violations; print those once, as lines.
+    let message_lists_violations = !lines.is_empty() && lines.iter().all(|line| status.message().contains(line.as_str()));
+    let mut text = if message_lists_violations {
+        format!("error: {code} {reason}\n")
+    } else {
+        format!("error: {code} {reason}: {}\n", status.message())
+    };
+    for line in lines {
+        text.push_str(&format!("  {line}\n"));
+    }
+    text
+}
+
+/// Joins the status's message with those of its causes, skipping causes that repeat it.
+fn error_chain(status: &Status) -> String {
+    let mut text = status.message().to_owned();
+    let mut cause = std::error::Error::source(status);
+    while let Some(source) = cause {
+        let message = source.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        cause = source.source();
     }
     text
 }
