@@ -108,6 +108,23 @@ fn every_batch_size_matches_reference() {
 }
 
 #[test]
+fn odd_block_count_matches_reference() {
+    // 24 units make three blocks of 8, so kernels that take blocks in pairs meet a lone one.
+    let network = Network::random(9, 24, 2, 11);
+    let steps = 3;
+    for batch in 1..=7 {
+        let inputs = Values(40 + batch as u64).vec(batch * steps * network.input_size, 1.0);
+        let expected = reference::forward(&network.layers(), &inputs, batch, steps);
+        for (isa, precision) in available_kernels() {
+            let lstm = Lstm::with_isa(&network.layers(), precision, isa).unwrap();
+            let states = lstm.forward(&inputs, batch, steps).unwrap();
+            let error = max_difference(&states.h_n, &expected.h_n);
+            assert!(error < tolerance(precision), "{isa:?} {precision}, batch {batch}: max |dh| {error}");
+        }
+    }
+}
+
+#[test]
 fn batching_does_not_change_rows() {
     let network = Network::random(6, 16, 2, 4);
     let (batch, steps) = (15, 6);
