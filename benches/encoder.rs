@@ -1,5 +1,6 @@
 //! The encoder on 3 s and 10 s of speech in each precision, and the core's float32 peak for
-//! comparison. Run with `cargo bench --bench encoder`.
+//! comparison: a large matrix product and a loop of independent FMA instructions. Run with
+//! `cargo bench --bench encoder`.
 //!
 //! `embed_utterance/*` does what Resemblyzer's `VoiceEncoder.embed_utterance` does: mel,
 //! partial windows, network and mean. `lstm_network/*` is the network alone, with its
@@ -96,5 +97,84 @@ fn fp32_peak(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encoder, network, fp32_peak);
+/// Independent accumulator chains of the 512-bit FMA loop: enough to cover the FMA latency
+/// (4 cycles) times the two FMA pipes of Zen 4 and Intel server cores three times over, and
+/// few enough to stay in the 32 vector registers.
+const AVX512_CHAINS: usize = 24;
+
+/// Chains of the 256-bit loop: AVX2 has 16 registers, and Zen 2's two FMA pipes with a
+/// latency of 5 cycles need 10 chains in flight.
+const AVX2_CHAINS: usize = 12;
+
+/// Iterations of an FMA loop per benchmark call.
+const FMA_ITERATIONS: u64 = 100_000;
+
+/// Times a loop of nothing but fused multiply-adds, 512-bit where the CPU has AVX-512F and
+/// 256-bit where it has AVX2 and FMA: the instruction peak that no real kernel, sgemm
+/// included, can pass. Reported in FLOP/s, two per lane and FMA.
+fn fma_loop(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fp32_peak");
+
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            group.throughput(Throughput::Elements(2 * 16 * AVX512_CHAINS as u64 * FMA_ITERATIONS));
+            group.bench_function("fma_loop_avx512", |b| {
+                // SAFETY: the CPU has AVX-512F, checked above.
+                b.iter(|| unsafe { fma_chains_avx512(black_box(0.999_999), black_box(FMA_ITERATIONS)) })
+            });
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            group.throughput(Throughput::Elements(2 * 8 * AVX2_CHAINS as u64 * FMA_ITERATIONS));
+            group.bench_function("fma_loop_avx2", |b| {
+                // SAFETY: the CPU has AVX2 and FMA, checked above.
+                b.iter(|| unsafe { fma_chains_avx2(black_box(0.999_999), black_box(FMA_ITERATIONS)) })
+            });
+        }
+    }
+
+    group.finish();
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fma_chains_avx512(factor: f32, iterations: u64) -> f32 {
+    use std::arch::x86_64::{_mm512_add_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps, _mm512_set1_ps};
+
+    let multiplier = _mm512_set1_ps(factor);
+    let addend = _mm512_set1_ps(1e-7);
+    let mut chains = [_mm512_set1_ps(1.0); AVX512_CHAINS];
+    for _ in 0..iterations {
+        for chain in &mut chains {
+            *chain = _mm512_fmadd_ps(*chain, multiplier, addend);
+        }
+    }
+
+    // The sum keeps every chain live, so that none of the work can be removed.
+    let total = chains.iter().fold(_mm512_set1_ps(0.0), |sum, chain| _mm512_add_ps(sum, *chain));
+    _mm512_reduce_add_ps(total)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fma_chains_avx2(factor: f32, iterations: u64) -> f32 {
+    use std::arch::x86_64::{_mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_storeu_ps};
+
+    let multiplier = _mm256_set1_ps(factor);
+    let addend = _mm256_set1_ps(1e-7);
+    let mut chains = [_mm256_set1_ps(1.0); AVX2_CHAINS];
+    for _ in 0..iterations {
+        for chain in &mut chains {
+            *chain = _mm256_fmadd_ps(*chain, multiplier, addend);
+        }
+    }
+
+    let total = chains.iter().fold(_mm256_set1_ps(0.0), |sum, chain| _mm256_add_ps(sum, *chain));
+    let mut lanes = [0f32; 8];
+    // SAFETY: `lanes` holds the 8 floats that the unaligned store writes.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), total) };
+    lanes.iter().sum()
+}
+
+criterion_group!(benches, encoder, network, fp32_peak, fma_loop);
 criterion_main!(benches);
