@@ -97,9 +97,8 @@ fn fp32_peak(c: &mut Criterion) {
     group.finish();
 }
 
-/// Independent accumulator chains of the 512-bit FMA loop: enough to cover the FMA latency
-/// (4 cycles) times the two FMA pipes of Zen 4 and Intel server cores three times over, and
-/// few enough to stay in the 32 vector registers.
+/// Independent accumulator chains of the 512-bit FMA loop. Two FMA pipes with a latency of 4
+/// cycles need 8 chains in flight, and 24 still fit in the 32 vector registers.
 const AVX512_CHAINS: usize = 24;
 
 /// Chains of the 256-bit loop: AVX2 has 16 registers, and Zen 2's two FMA pipes with a
@@ -171,7 +170,7 @@ fn fma_chains_avx2(factor: f32, iterations: u64) -> f32 {
 
     let total = chains.iter().fold(_mm256_set1_ps(0.0), |sum, chain| _mm256_add_ps(sum, *chain));
     let mut lanes = [0f32; 8];
-    // SAFETY: `lanes` holds the 8 floats that the unaligned store writes.
+    // SAFETY: `lanes` has room for the 8 floats that the unaligned store writes.
     unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), total) };
     lanes.iter().sum()
 }

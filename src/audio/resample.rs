@@ -39,8 +39,8 @@ const WINDOW: WindowFunction = WindowFunction::BlackmanHarris2;
 
 /// Resamplers kept per thread, one per input rate, most recently used last. Building one
 /// computes a sinc table of `sinc_len × 1024` values, which costs about as much as
-/// resampling 10 s of audio; phones record at a few rates (8, 16, 44.1 and 48 kHz), so
-/// four cover them. The largest table, at 192 kHz, holds 4 MiB.
+/// resampling 10 s of audio. Phones record at a few rates (8, 16, 44.1 and 48 kHz), so four
+/// cover them. The largest table, at 192 kHz, takes 4 MiB.
 const CACHED_RESAMPLERS: usize = 4;
 
 thread_local! {
@@ -172,8 +172,8 @@ fn sinc_resampler(rate: u32) -> Result<SincFixedIn<f32>, AudioError> {
         f_cutoff: calculate_cutoff(sinc_len, WINDOW),
         oversampling_factor: OVERSAMPLING,
         // The nearest of 1024 table steps is exact wherever the output times fall on whole or
-        // half input samples (8, 32, 48, 96 and 192 kHz) and moves the 44.1 kHz chirp's
-        // difference from soxr by 0.2 dB (-63.5 to -63.2 dB). Linear interpolation between
+        // half input samples (8, 32, 48, 96 and 192 kHz). At 44.1 kHz it moves the chirp's
+        // difference from soxr by 0.2 dB, from -63.5 to -63.2 dB. Linear interpolation between
         // steps reads two table rows per output sample and took 1.6 times as long.
         interpolation: SincInterpolationType::Nearest,
         window: WINDOW,

@@ -383,7 +383,8 @@ fn describe_status(status: &Status, server: &str) -> String {
     let lines: Vec<String> =
         violations.iter().map(|violation| format!("{}: {}", violation.field, violation.description)).collect();
 
-    // Messages of invalid requests already list their violations; print those once, as lines.
+    // Messages of invalid requests already list their violations, so those are printed once,
+    // as lines.
     let message_lists_violations = !lines.is_empty() && lines.iter().all(|line| status.message().contains(line.as_str()));
     let mut text = if message_lists_violations {
         format!("error: {code} {reason}\n")

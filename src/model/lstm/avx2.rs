@@ -1,8 +1,8 @@
 //! float32 kernels for CPUs with AVX2 and FMA but no AVX-512: the layout and the order of
 //! operations of the AVX-512 kernels, in 8-lane registers.
 //!
-//! A tile is up to three rows of one block: 12 sums (3 rows × 4 gates) and the 3 broadcast
-//! inputs fill 15 of the 16 registers, and each weight register is loaded, used for the three
+//! A tile is up to three rows of one block. Its 12 sums (3 rows × 4 gates) and the 3 broadcast
+//! inputs fill 15 of the 16 registers, so each weight register is loaded, used for the three
 //! rows and dropped. Twelve independent sums cover the two FMA pipes of a core such as Zen 2,
 //! whose FMA latency is 5 cycles. A lone row has only four sums, so it takes two blocks at
 //! once. Every sum still runs over the depth in order, so a row's result does not depend on
