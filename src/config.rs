@@ -541,7 +541,10 @@ impl Builder {
             }
             match known.iter().find(|(known_var, _)| known_var == var) {
                 Some((_, name)) => self.apply(name, value, Origin::Env(var.clone())),
-                None => self.warnings.push(format!("ignoring unknown environment variable {var}")),
+                None => {
+                    let hint = similar_env_var(var, &known).map(|known_var| format!("; did you mean {known_var}?")).unwrap_or_default();
+                    self.warnings.push(format!("ignoring unknown environment variable {var}{hint}"));
+                }
             }
         }
     }
@@ -557,6 +560,18 @@ impl Builder {
         } else {
             Err(ConfigError::Invalid(self.errors))
         }
+    }
+}
+
+/// Returns the one setting variable that ends with the unknown variable's name after the
+/// prefix, such as VOICEPRINT_MODEL_PRECISION for VOICEPRINT_PRECISION, which the `embed`
+/// command reads. None when no variable or several match.
+fn similar_env_var<'a>(var: &str, known: &'a [(String, &'static str)]) -> Option<&'a str> {
+    let suffix = format!("_{}", var.strip_prefix(ENV_PREFIX)?);
+    let mut matches = known.iter().filter(|(known_var, _)| known_var.ends_with(&suffix));
+    match (matches.next(), matches.next()) {
+        (Some((known_var, _)), None) => Some(known_var),
+        _ => None,
     }
 }
 
@@ -738,6 +753,26 @@ mod tests {
         assert!(loaded.warnings.iter().any(|w| w.contains("verification.threshhold")));
         assert!(loaded.warnings.iter().any(|w| w.contains("colour.red")));
         assert!(loaded.warnings.iter().any(|w| w.contains("VOICEPRINT_THRESHOLD")));
+    }
+
+    #[test]
+    fn unknown_variable_names_similar_setting() {
+        let model = model_file();
+        let mut sources = sources_with_model(model.path());
+        sources.env.insert("VOICEPRINT_PRECISION".into(), "int8".into());
+        sources.env.insert("VOICEPRINT_LISTEN".into(), "127.0.0.1:1".into());
+        sources.env.insert("VOICEPRINT_SECONDS".into(), "3".into());
+
+        let warnings = Settings::load(&sources).unwrap().warnings;
+
+        let warning = |var: &str| warnings.iter().find(|w| w.ends_with(var) || w.contains(&format!("{var};"))).cloned();
+        assert_eq!(
+            warning("VOICEPRINT_PRECISION").as_deref(),
+            Some("ignoring unknown environment variable VOICEPRINT_PRECISION; did you mean VOICEPRINT_MODEL_PRECISION?")
+        );
+        // VOICEPRINT_SERVER_LISTEN and VOICEPRINT_SERVER_METRICS_LISTEN both end in _LISTEN.
+        assert_eq!(warning("VOICEPRINT_LISTEN").as_deref(), Some("ignoring unknown environment variable VOICEPRINT_LISTEN"));
+        assert_eq!(warning("VOICEPRINT_SECONDS").as_deref(), Some("ignoring unknown environment variable VOICEPRINT_SECONDS"));
     }
 
     #[test]
