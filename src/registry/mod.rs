@@ -13,6 +13,7 @@ mod enroll;
 mod error;
 pub mod pool;
 mod request;
+mod subject_locks;
 mod verify;
 
 use std::sync::{Arc, OnceLock};
@@ -54,6 +55,7 @@ pub struct Registry {
     embedder: OnceLock<Arc<Embedder>>,
     settings: RegistrySettings,
     alert_hub: AlertHub,
+    check_in_locks: subject_locks::SubjectLocks,
 }
 
 impl Registry {
@@ -61,7 +63,15 @@ impl Registry {
     /// [`RegistryError::ModelNotReady`] until [`Registry::install_embedder`].
     pub fn new(store: Store, clock: Arc<dyn Clock>, pool: ModelPool, settings: RegistrySettings) -> Self {
         let alert_hub = AlertHub::new(settings.separation.watch_buffer);
-        Registry { store, clock, pool, embedder: OnceLock::new(), settings, alert_hub }
+        Registry {
+            store,
+            clock,
+            pool,
+            embedder: OnceLock::new(),
+            settings,
+            alert_hub,
+            check_in_locks: subject_locks::SubjectLocks::default(),
+        }
     }
 
     /// Makes the loaded pipeline available. Returns false, leaving the first one in place, if

@@ -64,6 +64,10 @@ impl Registry {
         let checked_in_at = self.now();
         self.check_size(&request.audio, "audio")?;
         let embedder = self.embedder()?;
+
+        // Held until the check-in is written, so that the replay search of the subject's next
+        // check-in sees this recording's fingerprint.
+        let _subject_check_ins = self.check_in_locks.lock(request.subject_id.as_str()).await;
         let model = embedder.model().tag();
         let voiceprint = self.enrolled_voiceprint(&request.subject_id, &model).await?;
         let audio = Arc::new(request.audio);
@@ -186,10 +190,8 @@ impl ExaminationContext {
     }
 
     /// Returns the best match of `fingerprint` among the subject's earlier recordings that
-    /// passes the replay threshold.
-    ///
-    /// NOTE: the search reads the history before the check-in's own transaction, so two
-    /// check-ins of one subject that arrive together are not compared with each other.
+    /// passes the replay threshold. The registry runs a subject's check-ins one at a time,
+    /// so the history includes every check-in that arrived before this one.
     fn find_replay(&self, fingerprint: &[u8]) -> Result<Option<ReplayFinding>, RegistryError> {
         let Some(mut search) = ReplaySearch::new(fingerprint, &self.separation) else {
             return Ok(None);

@@ -436,3 +436,24 @@ async fn fresh_take_is_not_a_replay() {
 
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_copies_raise_replay_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    enroll_p225(&server).await;
+    server.clock.set(time(Duration::ZERO));
+
+    // Both calls are in flight together, and the server has a model worker for each. Over one
+    // connection the uploads arrive a little apart, so this outcome often held before check-ins
+    // of a subject were serialised; the serialisation makes it hold whatever the timing.
+    let recording = fixture("p225_019.wav");
+    let (first, second) = tokio::join!(server.verify("p225", recording.clone()), server.verify("p225", recording));
+    let (first, second) = (first.expect("first check-in"), second.expect("second check-in"));
+
+    let alerts = server.list_alerts("p225").await;
+    let replays = replay_alerts(&alerts);
+    assert_eq!(replays.len(), 1, "replay alerts {replays:?}");
+    let later = first.check_in_id.max(second.check_in_id);
+    assert_eq!(replays[0].evidence[0].check_in_id, later);
+}
