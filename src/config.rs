@@ -348,8 +348,10 @@ impl Settings {
             "model.path",
             self.model.path.is_file(),
             format!(
-                "no model file at {}; create it with `voiceprint model import-resemblyzer` or set model.path",
-                self.model.path.display()
+                "no model file at {}; set model.path to the shipped model, models/{} in the voiceprint \
+                 repository, or create one with `voiceprint model import-resemblyzer`",
+                self.model.path.display(),
+                crate::model::DEFAULT_MODEL_FILE
             ),
         );
         let precision_error = select_isa(self.model.precision, CpuFeatures::detect()).err();
@@ -564,8 +566,8 @@ impl Builder {
 }
 
 /// Returns the one setting variable that ends with the unknown variable's name after the
-/// prefix, such as VOICEPRINT_MODEL_PRECISION for VOICEPRINT_PRECISION, which the `embed`
-/// command reads. None when no variable or several match.
+/// prefix, such as VOICEPRINT_VERIFICATION_THRESHOLD for VOICEPRINT_THRESHOLD. None when no
+/// variable or several match.
 fn similar_env_var<'a>(var: &str, known: &'a [(String, &'static str)]) -> Option<&'a str> {
     let suffix = format!("_{}", var.strip_prefix(ENV_PREFIX)?);
     let mut matches = known.iter().filter(|(known_var, _)| known_var.ends_with(&suffix));

@@ -12,11 +12,12 @@ use voiceprint::model::{self, Precision};
 #[derive(Args)]
 pub struct ModelArgs {
     /// Speaker model file (safetensors) [default: models/ge2e-resemblyzer-0.1.4.safetensors]
-    #[arg(long, env = "VOICEPRINT_MODEL")]
+    #[arg(long, env = "VOICEPRINT_MODEL_PATH")]
     pub model: Option<PathBuf>,
-    /// Encoder arithmetic: fp32 (matches Resemblyzer, any CPU), bf16 (needs AVX512-BF16) or
-    /// int8 (needs AVX512-VNNI); bf16 and int8 are faster, within cosine 0.999 of fp32
-    #[arg(long, env = "VOICEPRINT_PRECISION", default_value_t = Precision::Fp32)]
+    /// Encoder arithmetic: fp32 (matches Resemblyzer, any CPU), bf16 (needs AVX-512 F, BW, VL
+    /// and BF16) or int8 (needs AVX-512 F, BW, VL and VNNI). bf16 and int8 are faster, within
+    /// cosine 0.999 of fp32
+    #[arg(long, env = "VOICEPRINT_MODEL_PRECISION", default_value_t = Precision::Fp32)]
     pub precision: Precision,
 }
 

@@ -35,8 +35,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     model: Option<String>,
 
-    /// Encoder arithmetic: fp32, bf16 (needs AVX512-BF16) or int8 (needs AVX512-VNNI)
-    /// (model.precision) [default: fp32]
+    /// Encoder arithmetic: fp32, bf16 (needs AVX-512 F, BW, VL and BF16) or int8 (needs
+    /// AVX-512 F, BW, VL and VNNI) (model.precision) [default: fp32]
     #[arg(long, value_name = "PRECISION")]
     precision: Option<String>,
 
