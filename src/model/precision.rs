@@ -161,17 +161,22 @@ impl Isa {
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PrecisionError {
-    #[error(
-        "precision {precision} needs the CPU extensions {required}, but this CPU lacks {missing}; \
-         choose precision fp32, which runs on any CPU",
-        required = .required.join(", "),
-        missing = .missing.join(", ")
-    )]
+    #[error("{}", describe_unsupported(*.precision, .required, .missing))]
     Unsupported { precision: Precision, required: Vec<&'static str>, missing: Vec<&'static str> },
     #[error("the {isa:?} kernels have no {precision} mode")]
     NoKernel { precision: Precision, isa: Isa },
     #[error("the {isa:?} kernels need the CPU extensions {missing}, which this CPU lacks", missing = .missing.join(", "))]
     MissingFeatures { isa: Isa, missing: Vec<&'static str> },
+}
+
+fn describe_unsupported(precision: Precision, required: &[&str], missing: &[&str]) -> String {
+    let required_list = required.join(", ");
+    let lacking = if missing == required {
+        "which this CPU lacks".to_owned()
+    } else {
+        format!("but this CPU lacks {}", missing.join(", "))
+    };
+    format!("precision {precision} needs the CPU extensions {required_list}, {lacking}; choose precision fp32, which runs on any CPU")
 }
 
 /// Chooses the fastest kernels for `precision` on a CPU with `features`.
@@ -256,6 +261,11 @@ mod tests {
 
         let PrecisionError::Unsupported { missing, .. } = &error else { panic!("{error:?}") };
         assert_eq!(missing, &["avx512f", "avx512bw", "avx512vl", "avx512vnni"]);
+        assert_eq!(
+            error.to_string(),
+            "precision int8 needs the CPU extensions avx512f, avx512bw, avx512vl, avx512vnni, which this CPU lacks; \
+             choose precision fp32, which runs on any CPU"
+        );
     }
 
     #[test]
