@@ -119,6 +119,13 @@ impl RunningServer {
         let metrics = metrics_address.map_or_else(|| "off".to_owned(), |address| address.to_string());
         let data_dir = settings.store.data_dir.display();
         tracing::info!(%grpc_address, %metrics, %data_dir, "server started; loading the model");
+        if !grpc_address.ip().is_loopback() {
+            tracing::warn!(
+                %grpc_address,
+                "gRPC listens beyond loopback, but the service has no TLS or authentication yet; \
+                 put it behind a proxy that provides both"
+            );
+        }
         Ok(RunningServer { grpc_address, metrics_address, registry, shutdown, grpc_task, metrics_task, model_task })
     }
 
