@@ -30,7 +30,8 @@ enum Command {
     /// Run the gRPC service. Settings come from built-in defaults, then a TOML file, then
     /// VOICEPRINT_* environment variables, then these flags.
     Serve(cli::serve::ServeArgs),
-    /// Call a running service; prints one JSON object on standard output.
+    /// Call a running service; prints one JSON object on standard output (one per line for
+    /// `alerts`).
     Client(cli::client::ClientArgs),
 }
 

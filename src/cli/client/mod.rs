@@ -68,6 +68,7 @@ enum ClientCommand {
         #[arg(long, value_name = "ID")]
         device: String,
 
+        /// The check-in recording: WAV, FLAC, MP3, M4A or Ogg, or headerless PCM with --raw-encoding
         #[arg(value_name = "FILE")]
         file: PathBuf,
 
@@ -77,6 +78,7 @@ enum ClientCommand {
 
     /// List the enrolled subjects whose voiceprints score highest against a recording
     Identify {
+        /// The recording to search for: WAV, FLAC, MP3, M4A or Ogg, or headerless PCM with --raw-encoding
         #[arg(value_name = "FILE")]
         file: PathBuf,
 
