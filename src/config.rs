@@ -496,7 +496,8 @@ struct Builder {
 impl Builder {
     fn apply(&mut self, name: &str, value: &str, origin: Origin) {
         let Some(spec) = SPECS.iter().find(|spec| spec.name == name) else {
-            self.warnings.push(format!("ignoring unknown setting {name} from {origin}"));
+            let hint = similar_setting(name).map(|known| format!("; did you mean {known}?")).unwrap_or_default();
+            self.warnings.push(format!("ignoring unknown setting {name} from {origin}{hint}"));
             return;
         };
 
@@ -563,6 +564,16 @@ impl Builder {
             Err(ConfigError::Invalid(self.errors))
         }
     }
+}
+
+/// Returns the setting whose name is closest to a misspelt `name`, within two edits.
+fn similar_setting(name: &str) -> Option<&'static str> {
+    SPECS
+        .iter()
+        .map(|spec| (strsim::damerau_levenshtein(name, spec.name), spec.name))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, known)| known)
 }
 
 /// Returns the one setting variable that ends with the unknown variable's name after the
@@ -752,7 +763,8 @@ mod tests {
         let loaded = Settings::load(&sources).unwrap();
         assert_eq!(loaded.settings.verification.threshold, DEFAULT_THRESHOLD);
         assert_eq!(loaded.warnings.len(), 3, "{:?}", loaded.warnings);
-        assert!(loaded.warnings.iter().any(|w| w.contains("verification.threshhold")));
+        let misspelt = loaded.warnings.iter().find(|w| w.contains("verification.threshhold")).expect("a warning names the key");
+        assert!(misspelt.ends_with("; did you mean verification.threshold?"), "{misspelt}");
         assert!(loaded.warnings.iter().any(|w| w.contains("colour.red")));
         assert!(loaded.warnings.iter().any(|w| w.contains("VOICEPRINT_THRESHOLD")));
     }
