@@ -29,8 +29,8 @@ impl SubjectLocks {
             return lock;
         }
 
-        // Entries of locks that nobody holds any more are dropped here, which keeps the map
-        // as small as the number of subjects with a request in progress.
+        // Entries of locks that no request holds any more are dropped here, which keeps the
+        // map as small as the number of subjects with a request in progress.
         locks.retain(|_, lock| lock.strong_count() > 0);
         let lock = Arc::new(AsyncMutex::new(()));
         locks.insert(subject_id.to_owned(), Arc::downgrade(&lock));
@@ -50,11 +50,11 @@ mod tests {
     #[tokio::test]
     async fn same_subject_waits_for_the_holder() {
         let locks = SubjectLocks::default();
-        let held = locks.lock("p225").await;
+        let guard = locks.lock("p225").await;
 
         assert!(locks.lock_for("p225").try_lock().is_err(), "p225's lock was free while a request held it");
 
-        drop(held);
+        drop(guard);
         assert!(locks.lock_for("p225").try_lock().is_ok(), "the lock was not released with its guard");
     }
 

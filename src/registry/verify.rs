@@ -66,7 +66,7 @@ impl Registry {
         let embedder = self.embedder()?;
 
         // Held until the check-in is written, so that the replay search of the subject's next
-        // check-in sees this recording's fingerprint.
+        // check-in includes this recording's fingerprint.
         let _subject_check_ins = self.check_in_locks.lock(request.subject_id.as_str()).await;
         let model = embedder.model().tag();
         let voiceprint = self.enrolled_voiceprint(&request.subject_id, &model).await?;

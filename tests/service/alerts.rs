@@ -445,8 +445,8 @@ async fn simultaneous_copies_raise_replay_alert() {
     server.clock.set(time(Duration::ZERO));
 
     // Both calls are in flight together, and the server has a model worker for each. Over one
-    // connection the uploads arrive a little apart, so this outcome often held before check-ins
-    // of a subject were serialised; the serialisation makes it hold whatever the timing.
+    // connection the uploads arrive a little apart, so this outcome often held before a
+    // subject's check-ins were serialised. The serialisation makes it hold whatever the timing.
     let recording = fixture("p225_019.wav");
     let (first, second) = tokio::join!(server.verify("p225", recording.clone()), server.verify("p225", recording));
     let (first, second) = (first.expect("first check-in"), second.expect("second check-in"));

@@ -365,8 +365,8 @@ fn read_audio(file: &Path, args: &AudioArgs) -> Result<pb::Audio, Failure> {
 
 /// Describes the status, reason and field violations, one per line, for standard error.
 ///
-/// A status without a reason code did not come from voiceprint's handlers: UNAVAILABLE then
-/// means the server at `server` could not be reached, and the transport's causes are given.
+/// A status without a reason code did not come from voiceprint's handlers. UNAVAILABLE then
+/// means that the server at `server` could not be reached, so the transport's causes follow.
 fn describe_status(status: &Status, server: &str) -> String {
     let code = code_name(status.code());
     let reason = reason_of(status);
@@ -377,11 +377,8 @@ fn describe_status(status: &Status, server: &str) -> String {
         return format!("error: {code}: {}\n", error_chain(status));
     }
 
-    let violations = status
-        .get_error_details()
-        .bad_request()
-        .map(|bad_request| bad_request.field_violations.clone())
-        .unwrap_or_default();
+    let details = status.get_error_details();
+    let violations = details.bad_request().map_or(&[][..], |bad_request| &bad_request.field_violations);
     let lines: Vec<String> =
         violations.iter().map(|violation| format!("{}: {}", violation.field, violation.description)).collect();
 

@@ -95,25 +95,17 @@ pub unsafe fn step(weights: &PackedMatrix, rows: &StepRows<'_>) {
     let blocks = weights.blocks();
     let mut block = 0;
     while block < blocks {
-        let pair = block + 2 <= blocks;
+        let span = if block + 2 <= blocks { 2 } else { 1 };
         for group in row_groups(rows.len(), MAX_ROWS) {
             let rows = rows.select(group.clone());
-            match (group.len(), pair) {
-                (1, true) => step_tile::<1, 2>(weights, &rows, block),
-                (1, false) => step_tile::<1, 1>(weights, &rows, block),
-                (2, true) => {
-                    step_tile::<2, 1>(weights, &rows, block);
-                    step_tile::<2, 1>(weights, &rows, block + 1);
-                }
-                (2, false) => step_tile::<2, 1>(weights, &rows, block),
-                (_, true) => {
-                    step_tile::<3, 1>(weights, &rows, block);
-                    step_tile::<3, 1>(weights, &rows, block + 1);
-                }
-                (_, false) => step_tile::<3, 1>(weights, &rows, block),
+            match group.len() {
+                1 if span == 2 => step_tile::<1, 2>(weights, &rows, block),
+                1 => step_tile::<1, 1>(weights, &rows, block),
+                2 => (block..block + span).for_each(|b| step_tile::<2, 1>(weights, &rows, b)),
+                _ => (block..block + span).for_each(|b| step_tile::<3, 1>(weights, &rows, b)),
             }
         }
-        block += if pair { 2 } else { 1 };
+        block += span;
     }
 }
 
